@@ -1,0 +1,91 @@
+import { z } from 'zod';
+
+/**
+ * The one place that reads configuration. Services call `loadConfig(process.env)`
+ * once at start; everything else receives the frozen result. Every variable has
+ * a development default so `pnpm start` works with zero configuration; the
+ * defaults that are secrets are reported by `devDefaultWarnings`.
+ */
+
+export const DEV_SECRET = 'openIM123'; // development default, upstream's too; change it in production
+export const DEV_ADMIN_USER_ID = 'imAdmin'; // development default, upstream's too
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const port = int(0, 65535);
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+const csv = z
+  .string()
+  .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean))
+  .pipe(z.array(z.string()).min(1));
+const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port');
+
+const Schema = z.object({
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').default('redis://127.0.0.1:6379'),
+  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, 'letters, digits, _ . - (1-32)').default('rm'),
+  REDIS_COMMAND_TIMEOUT_MS: int(10, 60_000).default(1000),
+
+  KAFKA_BROKERS: csv.pipe(z.array(hostPort)).default(['127.0.0.1:9092']),
+  KAFKA_CLIENT_ID: z.string().min(1).default('imgroups'),
+  EVENTS_TOPIC: z.string().min(1).default('im.group.events'),
+  DLQ_TOPIC: z.string().min(1).optional(),
+  CONSUMER_GROUP: z.string().min(1).default('imgroups-projector'),
+  MAX_EVENT_BYTES: int(256, 100 * 1024 * 1024).default(1024 * 1024),
+  DEDUPE_WINDOW: int(1, 100_000).default(128),
+  KAFKA_SESSION_TIMEOUT_MS: int(1000, 300_000).default(30_000),
+  KAFKA_HEARTBEAT_INTERVAL_MS: int(100, 60_000).default(3000),
+  SHUTDOWN_TIMEOUT_MS: int(100, 120_000).default(10_000),
+
+  API_HOST: z.string().min(1).default('0.0.0.0'),
+  API_PORT: port.default(10002),
+  MAX_SHOW_NUMBER: int(1, 100_000).default(1000),
+  BODY_LIMIT_BYTES: int(1024, 16 * 1024 * 1024).default(64 * 1024),
+  OPENIM_SECRET: z.string().min(1).default(DEV_SECRET),
+  ADMIN_USER_IDS: csv.default([DEV_ADMIN_USER_ID]),
+  TOKEN_EXPIRE_DAYS: int(1, 3650).default(90),
+  TRUST_PROXY: bool.default(false),
+});
+
+type Parsed = z.infer<typeof Schema>;
+export type Config = Readonly<Omit<Parsed, 'DLQ_TOPIC'> & { DLQ_TOPIC: string }>;
+export const CONFIG_KEYS = Object.keys(Schema.shape) as (keyof Parsed)[];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parse, validate and freeze. Empty strings count as unset. Lists every problem at once. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const input: Record<string, string> = {};
+  for (const key of CONFIG_KEYS) {
+    const v = env[key];
+    if (v !== undefined && v !== '') input[key] = v;
+  }
+  const result = Schema.safeParse(input);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((i) => {
+        const key = String(i.path[0] ?? '?');
+        return `${key}=${JSON.stringify(input[key] ?? '')}: ${i.message}`;
+      }),
+    );
+  }
+  const c = result.data;
+  return Object.freeze({ ...c, DLQ_TOPIC: c.DLQ_TOPIC ?? `${c.EVENTS_TOPIC}.dlq` });
+}
+
+/** The development defaults still in force; services log each loudly at start. */
+export function devDefaultWarnings(config: Config): string[] {
+  const out: string[] = [];
+  if (config.OPENIM_SECRET === DEV_SECRET) {
+    out.push(`OPENIM_SECRET is the development default "${DEV_SECRET}": anyone can mint admin tokens. Set it in production.`);
+  }
+  if (config.ADMIN_USER_IDS.length === 1 && config.ADMIN_USER_IDS[0] === DEV_ADMIN_USER_ID) {
+    out.push(`ADMIN_USER_IDS is the development default "${DEV_ADMIN_USER_ID}".`);
+  }
+  return out;
+}

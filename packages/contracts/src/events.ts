@@ -1,0 +1,187 @@
+import { z } from 'zod';
+import { Id, Millis } from './ids.js';
+
+/** Event stream v1 (CONTRACT.md §2). Message key = groupID; value = UTF-8 JSON. */
+
+export const RoleLevel = { Owner: 100, Admin: 60, Ordinary: 20 } as const;
+export const JoinSource = { Admin: 1, Invitation: 2, Search: 3, QRCode: 4 } as const;
+export const GroupStatus = { Normal: 0, Banned: 1, Dismissed: 2, Muted: 3 } as const;
+
+const roleLevel = z.union([z.literal(100), z.literal(60), z.literal(20)]);
+const shortText = z.string().max(1024);
+const longText = z.string().max(8192);
+
+export const MemberIn = z.object({
+  userID: Id,
+  roleLevel,
+  joinTime: Millis,
+  joinSource: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]).optional(),
+  inviterUserID: z.string().max(64).optional(),
+});
+export type MemberIn = z.infer<typeof MemberIn>;
+
+const members = z
+  .array(MemberIn)
+  .min(1)
+  .refine((ms) => new Set(ms.map((m) => m.userID)).size === ms.length, 'userIDs must be unique');
+
+/** Every group field except memberCount and status (those are the projection's). */
+export const GroupIn = z.object({
+  groupID: Id.optional(),
+  groupName: shortText.default(''),
+  notification: longText.default(''),
+  introduction: longText.default(''),
+  faceURL: shortText.default(''),
+  ownerUserID: Id,
+  createTime: Millis,
+  ex: longText.default(''),
+  creatorUserID: z.string().max(64).default(''),
+  groupType: z.union([z.literal(0), z.literal(1), z.literal(2)]).default(2),
+  needVerification: z.union([z.literal(0), z.literal(1), z.literal(2)]).default(0),
+  lookMemberInfo: z.union([z.literal(0), z.literal(1)]).default(0),
+  applyMemberFriend: z.union([z.literal(0), z.literal(1)]).default(0),
+  notificationUpdateTime: Millis.default(0),
+  notificationUserID: z.string().max(64).default(''),
+});
+export type GroupIn = z.infer<typeof GroupIn>;
+
+/** The fields `group.info_updated` may carry; at least one. */
+export const InfoPatch = z
+  .object({
+    groupName: shortText,
+    notification: longText,
+    introduction: longText,
+    faceURL: shortText,
+    ex: longText,
+    needVerification: z.union([z.literal(0), z.literal(1), z.literal(2)]),
+    lookMemberInfo: z.union([z.literal(0), z.literal(1)]),
+    applyMemberFriend: z.union([z.literal(0), z.literal(1)]),
+    notificationUpdateTime: Millis,
+    notificationUserID: z.string().max(64),
+  })
+  .partial()
+  .refine((p) => Object.keys(p).length > 0, 'must change at least one field');
+export type InfoPatch = z.infer<typeof InfoPatch>;
+
+export const EventHeader = z.object({
+  eventID: z.string().min(1).max(128),
+  type: z.string(),
+  version: z.number().int(),
+  groupID: Id,
+  occurredAt: Millis,
+  operatorUserID: z.string().max(64).default(''),
+  data: z.unknown(),
+});
+
+function v1<T extends string, D extends z.ZodType>(type: T, data: D) {
+  return EventHeader.extend({ type: z.literal(type), version: z.literal(1), data });
+}
+
+export const GroupCreatedV1 = v1(
+  'group.created',
+  z.object({ group: GroupIn, members }),
+).refine((e) => e.data.group.groupID === undefined || e.data.group.groupID === e.groupID, {
+  message: 'data.group.groupID must equal groupID',
+  path: ['data', 'group', 'groupID'],
+}).refine((e) => e.data.members.some((m) => m.userID === e.data.group.ownerUserID), {
+  message: 'members must include the owner',
+  path: ['data', 'members'],
+});
+export const GroupInfoUpdatedV1 = v1('group.info_updated', InfoPatch);
+export const GroupStatusChangedV1 = v1(
+  'group.status_changed',
+  z.object({ status: z.union([z.literal(0), z.literal(1), z.literal(3)]) }),
+);
+export const GroupOwnerTransferredV1 = v1(
+  'group.owner_transferred',
+  z.object({ oldOwnerUserID: Id, newOwnerUserID: Id }),
+);
+export const GroupDismissedV1 = v1('group.dismissed', z.object({}));
+export const MemberJoinedV1 = v1('member.joined', z.object({ members }));
+export const MemberLeftV1 = v1(
+  'member.left',
+  z.object({ userIDs: z.array(Id).min(1), reason: z.enum(['quit', 'kicked']) }),
+);
+export const MemberRoleChangedV1 = v1(
+  'member.role_changed',
+  z.object({ userID: Id, roleLevel: z.union([z.literal(60), z.literal(20)]) }),
+);
+
+/** Schemas by `type` then `version`: the decoder tells "unknown type" from "unknown version". */
+export const EventSchemas = {
+  'group.created': { 1: GroupCreatedV1 },
+  'group.info_updated': { 1: GroupInfoUpdatedV1 },
+  'group.status_changed': { 1: GroupStatusChangedV1 },
+  'group.owner_transferred': { 1: GroupOwnerTransferredV1 },
+  'group.dismissed': { 1: GroupDismissedV1 },
+  'member.joined': { 1: MemberJoinedV1 },
+  'member.left': { 1: MemberLeftV1 },
+  'member.role_changed': { 1: MemberRoleChangedV1 },
+} as const;
+export type EventType = keyof typeof EventSchemas;
+export const EVENT_TYPES = Object.keys(EventSchemas) as EventType[];
+
+export type GroupCreated = z.infer<typeof GroupCreatedV1>;
+export type GroupInfoUpdated = z.infer<typeof GroupInfoUpdatedV1>;
+export type GroupStatusChanged = z.infer<typeof GroupStatusChangedV1>;
+export type GroupOwnerTransferred = z.infer<typeof GroupOwnerTransferredV1>;
+export type GroupDismissed = z.infer<typeof GroupDismissedV1>;
+export type MemberJoined = z.infer<typeof MemberJoinedV1>;
+export type MemberLeft = z.infer<typeof MemberLeftV1>;
+export type MemberRoleChanged = z.infer<typeof MemberRoleChangedV1>;
+
+/** The discriminated union on `type` (+ `version`, a literal in every member). */
+export type GroupEvent =
+  | GroupCreated
+  | GroupInfoUpdated
+  | GroupStatusChanged
+  | GroupOwnerTransferred
+  | GroupDismissed
+  | MemberJoined
+  | MemberLeft
+  | MemberRoleChanged;
+
+export type DecodeFailureKind = 'invalid_json' | 'schema' | 'unknown_type' | 'unknown_version' | 'oversized';
+export type DecodeResult =
+  | { ok: true; event: GroupEvent }
+  | { ok: false; kind: DecodeFailureKind; reason: string };
+
+function describe(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
+    .join('; ');
+}
+
+/**
+ * Bytes -> event, or the reason it is not one. Pure; never throws. `maxBytes`
+ * is checked before parsing so an oversized value costs nothing to reject.
+ */
+export function decodeEvent(value: Buffer | string | null, maxBytes = Infinity): DecodeResult {
+  if (value === null) return { ok: false, kind: 'invalid_json', reason: 'empty value (tombstone)' };
+  const size = typeof value === 'string' ? Buffer.byteLength(value) : value.length;
+  if (size > maxBytes) {
+    return { ok: false, kind: 'oversized', reason: `value is ${size} bytes, limit ${maxBytes}` };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(typeof value === 'string' ? value : value.toString('utf8'));
+  } catch (err) {
+    return { ok: false, kind: 'invalid_json', reason: `not JSON: ${(err as Error).message}` };
+  }
+  const header = EventHeader.safeParse(json);
+  if (!header.success) return { ok: false, kind: 'schema', reason: describe(header.error) };
+  const byVersion = (EventSchemas as Record<string, Record<number, z.ZodType<GroupEvent>>>)[header.data.type];
+  if (!byVersion) return { ok: false, kind: 'unknown_type', reason: `unknown type "${header.data.type}"` };
+  const schema = byVersion[header.data.version];
+  if (!schema) {
+    return {
+      ok: false,
+      kind: 'unknown_version',
+      reason: `unknown version ${header.data.version} of "${header.data.type}"`,
+    };
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) return { ok: false, kind: 'schema', reason: describe(parsed.error) };
+  return { ok: true, event: parsed.data };
+}

@@ -1,0 +1,5 @@
+export * from './keys.js';
+export * from './evolve.js';
+export * from './lua.js';
+export * from './read-model.js';
+export * from './script.js';

@@ -1,0 +1,207 @@
+import { GROUP_INFO_FIELDS, NUMERIC_GROUP_FIELDS } from '@imgroups/contracts';
+import { luaKeyFunctions } from './keys.js';
+
+/**
+ * The two Lua scripts. Both run on one Redis in one call: the apply script
+ * makes a chunk of events atomic (a crash lands between chunks, never inside
+ * an event), the page script reads the active generation and the page in one
+ * snapshot (a query never sees a half-switched generation).
+ */
+
+const STORED_FIELDS = GROUP_INFO_FIELDS.filter((f) => f !== 'memberCount');
+
+/** Lua expression building a group's GroupInfo JSON from `v` (HMGET of STORED_FIELDS) and `count`. */
+function cardExpression(): string {
+  const parts = GROUP_INFO_FIELDS.map((field, i) => {
+    const sep = i === 0 ? '{' : ',';
+    if (field === 'memberCount') return `'${sep}"memberCount":' .. count`;
+    const idx = STORED_FIELDS.indexOf(field) + 1;
+    const value = NUMERIC_GROUP_FIELDS.has(field) ? `(v[${idx}] or '0')` : `cjson.encode(v[${idx}] or '')`;
+    return `'${sep}"${field}":' .. ${value}`;
+  });
+  return `${parts.join(' ..\n    ')} .. '}'`;
+}
+
+export const APPLY_SCRIPT = `
+${luaKeyFunctions()}
+-- ARGV: root, gen, dedupe window, partition, checkpoint offset ('' = none), JSON batch
+local root, gen = ARGV[1], ARGV[2]
+local window = tonumber(ARGV[3])
+local partition = ARGV[4]
+local batch = cjson.decode(ARGV[6])
+local out = {}
+local dirty, dirtyList = {}, {}
+
+local function touch(gid)
+  if not dirty[gid] then dirty[gid] = true; dirtyList[#dirtyList + 1] = gid end
+end
+
+local function addMember(gid, m)
+  local mk = k_groupMembers(root, gen, gid)
+  if redis.call('ZSCORE', mk, m.u) then return false end
+  redis.call('ZADD', mk, m.j, m.u)
+  redis.call('HSET', k_groupMemberInfo(root, gen, gid), m.u, cjson.encode({m.r, m.s, m.i, m.o}))
+  redis.call('ZADD', k_userJoined(root, gen, m.u), m.j, gid)
+  return true
+end
+
+local function removeMember(gid, uid)
+  if redis.call('ZREM', k_groupMembers(root, gen, gid), uid) == 0 then return false end
+  redis.call('HDEL', k_groupMemberInfo(root, gen, gid), uid)
+  redis.call('ZREM', k_userJoined(root, gen, uid), gid)
+  return true
+end
+
+-- role of a current member, or nil
+local function memberDetail(gid, uid)
+  local raw = redis.call('HGET', k_groupMemberInfo(root, gen, gid), uid)
+  if not raw then return nil end
+  return cjson.decode(raw)
+end
+
+local function setRole(gid, uid, detail, role)
+  detail[1] = role
+  redis.call('HSET', k_groupMemberInfo(root, gen, gid), uid, cjson.encode(detail))
+end
+
+local function hsetAll(key, fields)
+  local args = {}
+  for k, v in pairs(fields) do args[#args + 1] = k; args[#args + 1] = v end
+  if #args > 0 then redis.call('HSET', key, unpack(args)) end
+end
+
+for i, e in ipairs(batch) do
+  local gid = e.g
+  local ik = k_groupInfo(root, gen, gid)
+  local guard = redis.call('HMGET', ik, 'status', '_o', '_p')
+  local status, lastOff, lastPart = guard[1], guard[2], guard[3]
+  local outcome = 'applied'
+
+  -- Idempotency guards. All of a group's events share a partition, so a
+  -- (partition, offset) at or below the last applied one is a redelivery;
+  -- a re-sent event (same eventID, later offset) is caught by the window.
+  if status and lastPart == partition and tonumber(e.o) <= tonumber(lastOff) then
+    outcome = 'duplicate_offset'
+  elseif status and status ~= '2' and redis.call('ZSCORE', k_groupSeen(root, gen, gid), e.e) then
+    outcome = 'duplicate_event'
+  elseif e.t == 'create' then
+    if status then
+      outcome = 'group_exists'
+    else
+      hsetAll(ik, e.fields)
+      for _, m in ipairs(e.members) do addMember(gid, m) end
+    end
+  elseif not status then
+    outcome = 'unknown_group'
+  elseif status == '2' then
+    outcome = 'group_dismissed'
+  elseif e.t == 'patch' then
+    hsetAll(ik, e.fields)
+  elseif e.t == 'status' then
+    redis.call('HSET', ik, 'status', e.status)
+  elseif e.t == 'transfer' then
+    local to = memberDetail(gid, e.to)
+    if not to then
+      outcome = 'not_member'
+    else
+      local from = memberDetail(gid, e.from)
+      if from and e.from ~= e.to then setRole(gid, e.from, from, '20') end
+      setRole(gid, e.to, to, '100')
+      redis.call('HSET', ik, 'ownerUserID', e.to)
+    end
+  elseif e.t == 'dismiss' then
+    -- The group leaves every member's list; its info stays as a tombstone
+    -- (status 2) so later events for it are recognised and ignored.
+    local mk = k_groupMembers(root, gen, gid)
+    for _, uid in ipairs(redis.call('ZRANGE', mk, 0, -1)) do
+      redis.call('ZREM', k_userJoined(root, gen, uid), gid)
+    end
+    redis.call('DEL', mk, k_groupMemberInfo(root, gen, gid), k_groupSeen(root, gen, gid))
+    redis.call('HSET', ik, 'status', '2')
+  elseif e.t == 'join' then
+    local added = 0
+    for _, m in ipairs(e.members) do
+      if addMember(gid, m) then added = added + 1 end
+    end
+    if added == 0 then outcome = 'already_member' end
+  elseif e.t == 'leave' then
+    local removed = 0
+    for _, uid in ipairs(e.userIDs) do
+      if removeMember(gid, uid) then removed = removed + 1 end
+    end
+    if removed == 0 then outcome = 'not_member' end
+  elseif e.t == 'role' then
+    local d = memberDetail(gid, e.userID)
+    if not d then
+      outcome = 'not_member'
+    elseif d[1] == '100' then
+      outcome = 'is_owner'
+    else
+      setRole(gid, e.userID, d, e.role)
+    end
+  else
+    return redis.error_reply('unknown op ' .. tostring(e.t))
+  end
+
+  -- Record the event against the group unless it was a duplicate. Ignored
+  -- events of an existing group are recorded too: they are done.
+  if outcome ~= 'duplicate_offset' and outcome ~= 'duplicate_event' then
+    local now = redis.call('HGET', ik, 'status')
+    if now then
+      redis.call('HSET', ik, '_o', e.o, '_p', partition)
+      if now ~= '2' then
+        local sk = k_groupSeen(root, gen, gid)
+        redis.call('ZADD', sk, e.o, e.e)
+        if redis.call('ZCARD', sk) > window then
+          redis.call('ZREMRANGEBYRANK', sk, 0, -(window + 1))
+        end
+      end
+      touch(gid)
+    end
+  end
+  out[i] = outcome
+end
+
+-- Pre-serialize each touched group's GroupInfo once per chunk: the page read
+-- only concatenates these, so no hash is decoded at query time.
+for _, gid in ipairs(dirtyList) do
+  local v = redis.call('HMGET', k_groupInfo(root, gen, gid), ${STORED_FIELDS.map((f) => `'${f}'`).join(', ')})
+  local ck = k_groupCard(root, gen, gid)
+  if v[${STORED_FIELDS.indexOf('status') + 1}] == '2' then
+    redis.call('DEL', ck)
+  else
+    local count = redis.call('ZCARD', k_groupMembers(root, gen, gid))
+    redis.call('SET', ck, ${cardExpression()})
+  end
+end
+
+if ARGV[5] ~= '' then
+  local ckk = k_ckpt(root, gen)
+  local prev = redis.call('HGET', ckk, partition)
+  if not prev or tonumber(prev) < tonumber(ARGV[5]) then redis.call('HSET', ckk, partition, ARGV[5]) end
+end
+return out
+`;
+
+/**
+ * ARGV: root, userID, offset, count. Returns {total, gen, groupsJSON} where
+ * groupsJSON is the page's GroupInfo objects joined by commas. Cost:
+ * ZCARD O(1) + ZRANGE O(log N + count) + count GETs, whatever N is.
+ */
+export const PAGE_SCRIPT = `
+${luaKeyFunctions()}
+local root, uid = ARGV[1], ARGV[2]
+local start, count = tonumber(ARGV[3]), tonumber(ARGV[4])
+local gen = redis.call('GET', k_active(root))
+if not gen then return {0, '', ''} end
+local uk = k_userJoined(root, gen, uid)
+local total = redis.call('ZCARD', uk)
+if count == 0 or start >= total then return {total, gen, ''} end
+local ids = redis.call('ZRANGE', uk, start, start + count - 1)
+local cards = {}
+for i, gid in ipairs(ids) do
+  local card = redis.call('GET', k_groupCard(root, gen, gid))
+  if card then cards[#cards + 1] = card end
+end
+return {total, gen, table.concat(cards, ',')}
+`;
