@@ -1,0 +1,3 @@
+export * from './environment.js';
+export * from './processes.js';
+export * from './helpers.js';

@@ -1,0 +1,156 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Local processes for tests and the quickstart: a `redis-server` and the
+ * go-mokapi Kafka-protocol broker, each on its own port. Used where no
+ * container runtime answers.
+ */
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+export const ASYNCAPI_FILE = join(REPO_ROOT, 'asyncapi/im-group-events.yaml');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+export function isListening(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connect({ host, port });
+    const finish = (ok: boolean) => {
+      socket.destroy();
+      done(ok);
+    };
+    socket.setTimeout(timeoutMs, () => finish(false));
+    socket.once('connect', () => finish(true));
+    socket.once('error', () => finish(false));
+  });
+}
+
+export async function waitForPort(host: string, port: number, timeoutMs: number, what: string, child?: ChildProcess) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode} before listening`);
+    if (await isListening(host, port)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${what} did not listen on ${host}:${port} within ${timeoutMs} ms`);
+}
+
+export interface LocalProcess {
+  readonly port: number;
+  readonly url: string;
+  readonly child: ChildProcess;
+  /** SIGTERM, then SIGKILL after a bound; resolves when the process is gone. */
+  stop(): Promise<void>;
+}
+
+function stopper(child: ChildProcess, graceMs = 3000) {
+  return () =>
+    new Promise<void>((done) => {
+      if (child.exitCode !== null || child.signalCode !== null) return done();
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        done();
+      });
+      child.kill('SIGTERM');
+    });
+}
+
+/** Tail of a child's output, for error messages. */
+function captureOutput(child: ChildProcess): () => string {
+  let out = '';
+  const keep = (b: Buffer) => {
+    out = (out + b.toString()).slice(-4000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return () => out;
+}
+
+export function redisServerInstalled(): boolean {
+  return (process.env.PATH ?? '').split(':').some((dir) => {
+    try {
+      accessSync(join(dir, 'redis-server'), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** A throwaway redis-server: no persistence, loopback only. */
+export async function startRedisServer(opts: { port?: number; host?: string } = {}): Promise<LocalProcess> {
+  const host = opts.host ?? '127.0.0.1';
+  const port = opts.port ?? (await freePort());
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', host, '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const output = captureOutput(child);
+  try {
+    await waitForPort(host, port, 10_000, 'redis-server', child);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw new Error(`${(err as Error).message}\n${output()}`);
+  }
+  return { port, url: `redis://${host}:${port}`, child, stop: stopper(child) };
+}
+
+export function mokapiBinary(): string {
+  const requireFromMokapi = createRequire(createRequire(import.meta.url).resolve('go-mokapi/package.json'));
+  const platformPackage = `@go-mokapi/${process.platform === 'win32' ? 'win32' : process.platform}-${process.arch === 'arm64' ? 'arm64' : 'x64'}`;
+  return requireFromMokapi(platformPackage) as string;
+}
+
+/**
+ * The go-mokapi broker on `port`, configured by the AsyncAPI file with its
+ * server host rewritten to that port. Flags per TEST-BROKER.md: the dashboard,
+ * search, health and MCP servers are off (they cost CPU and bind :8080).
+ */
+export async function startMokapi(opts: { port?: number; asyncapiFile?: string } = {}): Promise<LocalProcess> {
+  const port = opts.port ?? (await freePort());
+  const spec = readFileSync(opts.asyncapiFile ?? ASYNCAPI_FILE, 'utf8').replace(
+    /host:\s*"?127\.0\.0\.1:\d+"?/,
+    `host: "127.0.0.1:${port}"`,
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'mokapi-'));
+  const file = join(dir, 'broker.yaml');
+  writeFileSync(file, spec);
+  const child = spawn(
+    mokapiBinary(),
+    [
+      '--api-port=0',
+      '--api-dashboard=false',
+      '--api-search-enabled=false',
+      '--health-enabled=false',
+      '--mcp-server-enabled=false',
+      '--log-level=error',
+      file,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const output = captureOutput(child);
+  try {
+    await waitForPort('127.0.0.1', port, 15_000, 'go-mokapi broker', child);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw new Error(`${(err as Error).message}\n${output()}`);
+  }
+  return { port, url: `127.0.0.1:${port}`, child, stop: stopper(child) };
+}
