@@ -21,6 +21,7 @@ const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port');
 
 const Schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
 
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').default('redis://127.0.0.1:6379'),
   REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, 'letters, digits, _ . - (1-32)').default('rm'),
@@ -35,6 +36,7 @@ const Schema = z.object({
   DEDUPE_WINDOW: int(1, 100_000).default(128),
   KAFKA_SESSION_TIMEOUT_MS: int(1000, 300_000).default(30_000),
   KAFKA_HEARTBEAT_INTERVAL_MS: int(100, 60_000).default(3000),
+  KAFKA_RETRIES: int(0, 100).default(8),
   SHUTDOWN_TIMEOUT_MS: int(100, 120_000).default(10_000),
 
   API_HOST: z.string().min(1).default('0.0.0.0'),
@@ -88,4 +90,17 @@ export function devDefaultWarnings(config: Config): string[] {
     out.push(`ADMIN_USER_IDS is the development default "${DEV_ADMIN_USER_ID}".`);
   }
   return out;
+}
+
+/** For a service's main.ts: the config, or every problem on stderr and exit code 1. */
+export function loadConfigOrExit(env: Record<string, string | undefined>, service: string): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`${service}: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
 }

@@ -171,9 +171,12 @@ export function decodeEvent(value: Buffer | string | null, maxBytes = Infinity):
   }
   const header = EventHeader.safeParse(json);
   if (!header.success) return { ok: false, kind: 'schema', reason: describe(header.error) };
-  const byVersion = (EventSchemas as Record<string, Record<number, z.ZodType<GroupEvent>>>)[header.data.type];
+  // Own properties only: a type such as "toString" must not find Object.prototype's.
+  const byVersion = Object.hasOwn(EventSchemas, header.data.type)
+    ? (EventSchemas as Record<string, Record<number, z.ZodType<GroupEvent>>>)[header.data.type]
+    : undefined;
   if (!byVersion) return { ok: false, kind: 'unknown_type', reason: `unknown type "${header.data.type}"` };
-  const schema = byVersion[header.data.version];
+  const schema = Object.hasOwn(byVersion, header.data.version) ? byVersion[header.data.version] : undefined;
   if (!schema) {
     return {
       ok: false,
@@ -183,5 +186,27 @@ export function decodeEvent(value: Buffer | string | null, maxBytes = Infinity):
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) return { ok: false, kind: 'schema', reason: describe(parsed.error) };
+  const illFormed = loneSurrogatePath(parsed.data);
+  if (illFormed) {
+    return { ok: false, kind: 'schema', reason: `${illFormed}: must be well-formed Unicode (lone surrogate)` };
+  }
   return { ok: true, event: parsed.data };
+}
+
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * JSON may spell a lone UTF-16 surrogate (`"\ud800"`); JSON.parse accepts it but
+ * Redis's Lua cjson refuses to decode it, which would fail the whole apply
+ * chunk and stall the partition. Such an event is a schema failure instead.
+ * Returns the path of the first offending string, or undefined.
+ */
+function loneSurrogatePath(value: unknown, path = ''): string | undefined {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? path || '(root)' : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const found = loneSurrogatePath(v, path ? `${path}.${k}` : k);
+    if (found) return found;
+  }
+  return undefined;
 }

@@ -1,3 +1,4 @@
+import { TOPIC_POOL_SIZE } from './topics.js';
 import { isListening, redisServerInstalled, startMokapi, startRedisServer } from './processes.js';
 
 /**
@@ -72,7 +73,7 @@ async function startLocal(log: (msg: string) => void): Promise<TestEnvironment> 
     redisUrl = redis.url;
     stopRedis = redis.stop;
   }
-  const broker = await startMokapi();
+  const broker = await startMokapi({ topicPool: TOPIC_POOL_SIZE });
   log(`local processes: redis ${redisUrl}${given ? ' (REDIS_URL)' : ' (own redis-server)'}, go-mokapi broker 127.0.0.1:${broker.port}`);
   return {
     kind: 'local',

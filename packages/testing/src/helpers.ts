@@ -33,7 +33,7 @@ export async function waitFor<T>(
 }
 
 export function testKafka(brokers: string[], clientId = uniqueId('test-client-')): Kafka {
-  return new Kafka({ clientId, brokers, logLevel: logLevel.NOTHING, retry: { retries: 8, initialRetryTime: 100 } });
+  return new Kafka({ clientId, brokers, logLevel: process.env.KAFKAJS_LOG ? logLevel.DEBUG : logLevel.NOTHING, retry: { retries: 8, initialRetryTime: 100 } });
 }
 
 /** Create topics for one test (the mock broker does not auto-create). */

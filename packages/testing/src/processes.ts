@@ -123,11 +123,16 @@ export function mokapiBinary(): string {
  * server host rewritten to that port. Flags per TEST-BROKER.md: the dashboard,
  * search, health and MCP servers are off (they cost CPU and bind :8080).
  */
-export async function startMokapi(opts: { port?: number; asyncapiFile?: string } = {}): Promise<LocalProcess> {
+export async function startMokapi(
+  opts: { port?: number; asyncapiFile?: string; topicPool?: number } = {},
+): Promise<LocalProcess> {
   const port = opts.port ?? (await freePort());
-  const spec = readFileSync(opts.asyncapiFile ?? ASYNCAPI_FILE, 'utf8').replace(
-    /host:\s*"?127\.0\.0\.1:\d+"?/,
-    `host: "127.0.0.1:${port}"`,
+  const spec = withTopicPool(
+    readFileSync(opts.asyncapiFile ?? ASYNCAPI_FILE, 'utf8').replace(
+      /host:\s*"?127\.0\.0\.1:\d+"?/,
+      `host: "127.0.0.1:${port}"`,
+    ),
+    opts.topicPool ?? 0,
   );
   const dir = mkdtempSync(join(tmpdir(), 'mokapi-'));
   const file = join(dir, 'broker.yaml');
@@ -153,4 +158,44 @@ export async function startMokapi(opts: { port?: number; asyncapiFile?: string }
     throw new Error(`${(err as Error).message}\n${output()}`);
   }
   return { port, url: `127.0.0.1:${port}`, child, stop: stopper(child) };
+}
+
+/**
+ * go-mokapi consumes only topics its AsyncAPI file declares: a topic made by
+ * CreateTopics can be produced to, but a consumer group's OffsetFetch on it
+ * never answers (measured with 0.52). So the test broker declares a pool of
+ * topic pairs up front, and tests lease one pair each (topics.ts).
+ */
+export const POOL_PARTITIONS = 4;
+export function poolTopic(index: number): { events: string; dlq: string } {
+  const events = `pool.${String(index).padStart(3, '0')}.events`;
+  return { events, dlq: `${events}.dlq` };
+}
+
+function withTopicPool(spec: string, size: number): string {
+  if (size === 0) return spec;
+  const channels: string[] = [];
+  const operations: string[] = [];
+  for (let i = 0; i < size; i++) {
+    const { events, dlq } = poolTopic(i);
+    for (const [name, address, partitions] of [
+      [`pool${i}Events`, events, POOL_PARTITIONS],
+      [`pool${i}Dlq`, dlq, 1],
+    ] as const) {
+      channels.push(
+        `  ${name}:`,
+        `    address: ${address}`,
+        `    bindings: {kafka: {partitions: ${partitions}, confluent.value.schema.validation: false}}`,
+        `    messages: {any: {payload: {}}}`,
+      );
+      operations.push(`  ${name}Send:`, `    action: send`, `    channel: {$ref: '#/channels/${name}'}`);
+    }
+  }
+  const insertAfter = (text: string, header: string, lines: string[]) => {
+    const at = text.search(new RegExp(`^${header}:\\s*$`, 'm'));
+    if (at < 0) throw new Error(`AsyncAPI file has no top-level "${header}:"`);
+    const eol = text.indexOf('\n', at);
+    return `${text.slice(0, eol + 1)}${lines.join('\n')}\n${text.slice(eol + 1)}`;
+  };
+  return insertAfter(insertAfter(spec, 'channels', channels), 'operations', operations);
 }

@@ -1,0 +1,2 @@
+export { build, type Projector, type ProjectorDeps, type ProjectorStats } from './app.js';
+export { deadLetter, type DeadLetter } from './dead-letter.js';

@@ -1,0 +1,72 @@
+import { devDefaultWarnings, loadConfigOrExit } from '@imgroups/config';
+import { Redis } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+import { build } from './app.js';
+import { createLogger, kafkaLogCreator } from './logger.js';
+
+/** Wiring and signals only; the behaviour is in app.ts. */
+
+const config = loadConfigOrExit(process.env, 'projector');
+
+const logger = createLogger({ name: 'projector', level: config.LOG_LEVEL, pretty: config.LOG_FORMAT === 'pretty' });
+for (const warning of devDefaultWarnings(config)) logger.warn(`DEVELOPMENT DEFAULT IN USE: ${warning}`);
+
+const redis = new Redis(config.REDIS_URL, {
+  // Fail a command after a reconnect attempt instead of queueing it for long:
+  // the apply loop retries with backoff and keeps the Kafka session alive.
+  maxRetriesPerRequest: 1,
+  retryStrategy: (times) => Math.min(100 * 2 ** times, 2000),
+  lazyConnect: false,
+});
+redis.on('error', (err) => logger.debug({ err: err.message }, 'redis connection error'));
+
+const kafka = new Kafka({
+  clientId: config.KAFKA_CLIENT_ID,
+  brokers: config.KAFKA_BROKERS,
+  logLevel: logLevel.WARN,
+  logCreator: kafkaLogCreator(logger),
+  retry: {
+    retries: config.KAFKA_RETRIES,
+    initialRetryTime: 300,
+    maxRetryTime: 10_000,
+    // Past its retries the consumer gives up and the process exits non-zero:
+    // a supervisor (systemd, Kubernetes, compose `restart:`) starts it again.
+    restartOnFailure: async () => false,
+  },
+});
+
+const projector = build({ config, redis, kafka, logger });
+
+let exiting = false;
+async function shutdown(signal: string, code: number) {
+  if (exiting) return;
+  exiting = true;
+  logger.info({ signal }, 'stopping projector');
+  const timer = setTimeout(() => {
+    logger.error(`shutdown took longer than ${config.SHUTDOWN_TIMEOUT_MS} ms; exiting`);
+    process.exit(code || 1);
+  }, config.SHUTDOWN_TIMEOUT_MS);
+  timer.unref();
+  try {
+    await projector.stop();
+    await redis.quit().catch(() => redis.disconnect());
+    logger.info({ stats: projector.stats }, 'projector stopped');
+  } finally {
+    process.exit(code);
+  }
+}
+
+process.once('SIGTERM', () => void shutdown('SIGTERM', 0));
+process.once('SIGINT', () => void shutdown('SIGINT', 0));
+
+projector.crashed.catch((err: Error) => {
+  logger.fatal({ err }, 'kafka unavailable past the retry budget; exiting for the supervisor to restart');
+  void shutdown('crash', 1);
+});
+
+try {
+  await projector.start();
+} catch (err) {
+  logger.fatal({ err }, 'projector failed to start');
+  await shutdown('start-failure', 1);
+}
