@@ -68,14 +68,11 @@ for (const topic of topics) {
 }
 await consumer.disconnect();
 // same group again: committed offsets are fetched, nothing is redelivered; plus an undeclared topic
-const extra = `extra-${Date.now()}`;
-await admin.createTopics({ topics: [{ topic: extra, numPartitions: 2 }], waitForLeaders: true });
-await producer.send({ topic: extra, messages: [{ key: 'k', value: 'not json' }] });
-await producer.send({ topic: topics[0]!, messages: [{ key: 'g1', value: 'after restart', partition: 0 }] });
+for (const t of topics) await producer.send({ topic: t, messages: [{ key: 'g1', value: 'after restart', partition: 0 }] });
 const again: string[] = [];
 const c2 = kafka.consumer({ groupId: groupId, sessionTimeout: 6000, heartbeatInterval: 500 });
 await c2.connect();
-await c2.subscribe({ topics: [...topics, extra], fromBeginning: true });
+await c2.subscribe({ topics, fromBeginning: true });
 const t2 = Date.now();
 await new Promise<void>((resolve, reject) => {
   const timer = setTimeout(() => reject(new Error(`timeout 2: ${again.join('|')}`)), 40_000);

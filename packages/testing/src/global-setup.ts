@@ -1,12 +1,6 @@
-import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
-import { startTestEnvironment, type TestEnvInfo } from './environment.js';
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    testEnv: TestEnvInfo;
-  }
-}
+import { startTestEnvironment } from './environment.js';
+import './vitest-context.js';
 
 /** Vitest global setup: one environment per suite run, handed to tests by `inject('testEnv')`. */
 export default async function setup(project: TestProject) {

@@ -71,6 +71,25 @@ function stopper(child: ChildProcess, graceMs = 3000) {
     });
 }
 
+/**
+ * Spawn `command` under a small sh watchdog that ends it when this Node
+ * process dies, even by SIGKILL (a killed test run must not leave brokers and
+ * Redis servers behind). SIGTERM to the watchdog is passed on to the command.
+ */
+const WATCHDOG = [
+  '"$@" & child=$!',
+  'trap \'kill -TERM $child 2>/dev/null; wait $child; exit $?\' TERM INT',
+  'while kill -0 "$WATCH_PID" 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 1 & wait $!; done',
+  'kill -TERM $child 2>/dev/null; wait $child',
+].join('\n');
+
+export function spawnSupervised(command: string, args: string[]): ChildProcess {
+  return spawn('sh', ['-c', WATCHDOG, 'watchdog', command, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, WATCH_PID: String(process.pid) },
+  });
+}
+
 /** Tail of a child's output, for error messages. */
 function captureOutput(child: ChildProcess): () => string {
   let out = '';
@@ -97,11 +116,18 @@ export function redisServerInstalled(): boolean {
 export async function startRedisServer(opts: { port?: number; host?: string } = {}): Promise<LocalProcess> {
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port ?? (await freePort());
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', host, '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawnSupervised('redis-server', [
+    '--port',
+    String(port),
+    '--bind',
+    host,
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--protected-mode',
+    'no',
+  ]);
   const output = captureOutput(child);
   try {
     await waitForPort(host, port, 10_000, 'redis-server', child);
@@ -137,19 +163,15 @@ export async function startMokapi(
   const dir = mkdtempSync(join(tmpdir(), 'mokapi-'));
   const file = join(dir, 'broker.yaml');
   writeFileSync(file, spec);
-  const child = spawn(
-    mokapiBinary(),
-    [
-      '--api-port=0',
-      '--api-dashboard=false',
-      '--api-search-enabled=false',
-      '--health-enabled=false',
-      '--mcp-server-enabled=false',
-      '--log-level=error',
-      file,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawnSupervised(mokapiBinary(), [
+    '--api-port=0',
+    '--api-dashboard=false',
+    '--api-search-enabled=false',
+    '--health-enabled=false',
+    '--mcp-server-enabled=false',
+    '--log-level=error',
+    file,
+  ]);
   const output = captureOutput(child);
   try {
     await waitForPort('127.0.0.1', port, 15_000, 'go-mokapi broker', child);

@@ -2,7 +2,7 @@ import { decodeEvent } from '@imgroups/contracts';
 import type { Config } from '@imgroups/config';
 import { OUTCOMES, ReadModel, type Outcome, type PositionedEvent } from '@imgroups/read-model';
 import type { Redis } from 'ioredis';
-import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { deadLetter, type DeadLetter } from './dead-letter.js';
 import { retryUntil } from './retry.js';
@@ -69,7 +69,10 @@ export function build(deps: ProjectorDeps): Projector {
     maxBytesPerPartition: Math.max(1024 * 1024, config.MAX_EVENT_BYTES + 64 * 1024),
     allowAutoTopicCreation: false,
   });
-  const producer: Producer = kafka.producer({ allowAutoTopicCreation: false });
+  const producer: Producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
 
   let rejectCrash: (err: Error) => void = () => {};
   const crashed = new Promise<never>((_, reject) => {

@@ -6,7 +6,13 @@ import { createRedis } from './redis.js';
 
 const config = loadConfigOrExit(process.env, 'query-api');
 const redis = createRedis(config);
-const app = await build({ config, redis });
+const app = await build({
+  config,
+  redis,
+  ...(config.LOG_FORMAT === 'pretty'
+    ? { logger: { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } } }
+    : {}),
+});
 
 for (const warning of devDefaultWarnings(config)) {
   app.log.warn(`!!! DEVELOPMENT DEFAULT IN USE: ${warning}`);
