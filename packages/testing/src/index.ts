@@ -3,3 +3,4 @@ export * from './processes.js';
 export * from './helpers.js';
 export * from './topics.js';
 import './vitest-context.js';
+export * from './openim-token.js';

@@ -4,12 +4,11 @@ import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '@imgroups/config';
 import { decodeEvent, ErrCode, GROUP_INFO_FIELDS, NUMERIC_GROUP_FIELDS } from '@imgroups/contracts';
 import { ReadModel } from '@imgroups/read-model';
-import { uniqueId } from '@imgroups/testing';
+import { openImToken, uniqueId } from '@imgroups/testing';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { build } from './app.js';
-import { openImToken } from './openim-token.fixture.js';
 import { createRedis } from './redis.js';
 
 const SECRET = 'int-test-secret';

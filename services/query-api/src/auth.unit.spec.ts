@@ -1,7 +1,7 @@
 import { CodeError, ErrCode } from '@imgroups/contracts';
 import { describe, expect, it } from 'vitest';
 import { ADMIN_PLATFORM_ID, createAuth } from './auth.js';
-import { openImToken, signHs256 } from './openim-token.fixture.js';
+import { openImToken, signHs256 } from '@imgroups/testing';
 
 const SECRET = 'openIM123-unit';
 const auth = createAuth({ secret: SECRET, expireDays: 90 });
