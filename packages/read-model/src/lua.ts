@@ -82,6 +82,9 @@ for i, e in ipairs(batch) do
   -- a re-sent event (same eventID, later offset) is caught by the window.
   if status and lastPart == partition and tonumber(e.o) <= tonumber(lastOff) then
     outcome = 'duplicate_offset'
+    -- A chunk that failed half-way (e.g. Redis out of memory) keeps its
+    -- earlier writes but not its card rebuild; the redelivery repairs it.
+    touch(gid)
   elseif status and status ~= '2' and redis.call('ZSCORE', k_groupSeen(root, gen, gid), e.e) then
     outcome = 'duplicate_event'
   elseif e.t == 'create' then

@@ -1,5 +1,5 @@
 import { decodeEvent, GROUP_INFO_FIELDS, NUMERIC_GROUP_FIELDS, type EventType, type GroupEvent } from '@imgroups/contracts';
-import { uniqueId, waitFor, type TestEnvInfo } from '@imgroups/testing';
+import { uniqueId, waitFor } from '@imgroups/testing';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -12,13 +12,6 @@ import { ReadModel, type PositionedEvent } from './read-model.js';
  * in-memory model of the spec, and the cost of a page read. Every test works
  * under its own key root and removes it at the end; nothing flushes Redis.
  */
-
-// The provided context of packages/testing's global setup, for the type checker.
-declare module 'vitest' {
-  interface ProvidedContext {
-    testEnv: TestEnvInfo;
-  }
-}
 
 let redis: Redis;
 

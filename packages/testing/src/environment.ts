@@ -1,4 +1,5 @@
 import { TOPIC_POOL_SIZE } from './topics.js';
+import { createTopics } from './helpers.js';
 import { isListening, redisServerInstalled, startMokapi, startRedisServer } from './processes.js';
 
 /**
@@ -26,34 +27,73 @@ export interface TestEnvironment extends TestEnvInfo {
   stop(): Promise<void>;
 }
 
-async function containerRuntimeAvailable(): Promise<boolean> {
+/**
+ * Why no container runtime can be used, or undefined when one answers. Bounded
+ * in time (a socket that accepts but never answers must not hang a suite) and
+ * quiet: testcontainers logs only under DEBUG=testcontainers*.
+ */
+async function containerRuntimeProblem(timeoutMs = 5000): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
   try {
     const { getContainerRuntimeClient } = await import('testcontainers');
-    const probe = getContainerRuntimeClient();
-    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 5000).unref());
-    await Promise.race([probe, timeout]);
-    return true;
-  } catch {
-    return false;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      timer.unref();
+    });
+    await Promise.race([getContainerRuntimeClient(), timeout]);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    clearTimeout(timer);
   }
 }
+
+/**
+ * @testcontainers/kafka drives Confluent's cp-kafka images: its start script
+ * runs /etc/confluent/docker/run, which apache/kafka does not have, and
+ * withKraft() rejects tags below 7.0.0 (so "3.9.1" throws). cp-kafka 7.9 is
+ * Apache Kafka 3.9, the version docker-compose.yml runs; 9093 is the module's
+ * listener for clients outside the container network.
+ */
+const KAFKA_IMAGE = 'confluentinc/cp-kafka:7.9.1';
+const KAFKA_HOST_PORT = 9093;
+const REDIS_IMAGE = 'redis:7.4-alpine';
+/** As asyncapi/im-group-events.yaml declares them for the mock broker, so both environments agree. */
+const DECLARED_TOPICS = [
+  { topic: 'im.group.events', numPartitions: 4 },
+  { topic: 'im.group.events.dlq', numPartitions: 1 },
+];
 
 async function startContainers(): Promise<TestEnvironment> {
   const { KafkaContainer } = await import('@testcontainers/kafka');
   const { RedisContainer } = await import('@testcontainers/redis');
-  const [kafka, redis] = await Promise.all([
-    new KafkaContainer('apache/kafka:3.9.1').withKraft().start(),
-    new RedisContainer('redis:7.4-alpine').start(),
+  const [kafka, redis] = await Promise.allSettled([
+    new KafkaContainer(KAFKA_IMAGE).withKraft().start(),
+    new RedisContainer(REDIS_IMAGE).start(),
   ]);
+  if (kafka.status === 'rejected' || redis.status === 'rejected') {
+    // Stop the one that did start rather than leave it to the reaper.
+    await Promise.allSettled([kafka, redis].flatMap((r) => (r.status === 'fulfilled' ? [r.value.stop()] : [])));
+    throw kafka.status === 'rejected' ? kafka.reason : (redis as PromiseRejectedResult).reason;
+  }
+  const stop = async () => {
+    await Promise.all([kafka.value.stop(), redis.value.stop()]);
+  };
+  const kafkaBrokers = [`${kafka.value.getHost()}:${kafka.value.getMappedPort(KAFKA_HOST_PORT)}`];
+  try {
+    await createTopics(kafkaBrokers, DECLARED_TOPICS);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
   return {
     kind: 'containers',
-    redisUrl: redis.getConnectionUrl(),
-    kafkaBrokers: [`${kafka.getHost()}:${kafka.getMappedPort(9093)}`],
+    redisUrl: redis.value.getConnectionUrl(),
+    kafkaBrokers,
     ownRedis: true,
     mockBroker: false,
-    stop: async () => {
-      await Promise.all([kafka.stop(), redis.stop()]);
-    },
+    stop,
   };
 }
 
@@ -92,20 +132,32 @@ export async function startTestEnvironment(log: (msg: string) => void = console.
   if (forced && forced !== 'local' && forced !== 'containers') {
     throw new Error(`TEST_ENV must be "local" or "containers", not "${forced}"`);
   }
-  if (forced !== 'local' && (forced === 'containers' || (await containerRuntimeAvailable()))) {
-    try {
-      const env = await startContainers();
-      log(`test environment: containers (Apache Kafka ${env.kafkaBrokers.join(',')}, Redis ${env.redisUrl})`);
-      return env;
-    } catch (err) {
-      if (forced === 'containers') throw err;
-      log(`test environment: container runtime answered but containers failed (${(err as Error).message}); using local processes`);
+  if (forced !== 'local') {
+    const problem = await containerRuntimeProblem();
+    if (problem === undefined) {
+      try {
+        const env = await startContainers();
+        log(`test environment: containers (Apache Kafka ${env.kafkaBrokers.join(',')}, Redis ${env.redisUrl})`);
+        return env;
+      } catch (err) {
+        const reason = (err as Error).message.split('\n')[0];
+        if (forced === 'containers') {
+          throw new Error(`TEST_ENV=containers: the containers did not start: ${reason}`, { cause: err });
+        }
+        log(`test environment: container runtime answered but containers failed (${reason}); using local processes`);
+      }
+    } else if (forced === 'containers') {
+      const err = new Error(
+        `TEST_ENV=containers, but no container runtime answered (${problem}). ` +
+          'Start Docker or Podman, or unset TEST_ENV to use local processes (redis-server + go-mokapi).',
+      );
+      err.stack = `Error: ${err.message}`; // a machine setup problem: a stack trace would only be noise
+      throw err;
+    } else {
+      log(`test environment: no container runtime (${problem}); using local processes`);
     }
-  } else if (forced !== 'local') {
-    log('test environment: no container runtime found; using local processes');
   }
-  const env = await startLocal((m) => log(`test environment: ${m}`));
-  return env;
+  return startLocal((m) => log(`test environment: ${m}`));
 }
 
 export { isListening };
