@@ -3,6 +3,7 @@
  *
  *   <root>:active                        STRING  generation the queries read
  *   <root>:<gen>:{u:<userID>}:joined     ZSET    groupID -> joinTime ms (ties sort by groupID)
+ *   <root>:<gen>:{u:<userID>}:ver        STRING  changes to that set so far (get_full_join_group_ids' version)
  *   <root>:<gen>:{g:<groupID>}:info      HASH    group fields + guard fields (_s status, _o offset)
  *   <root>:<gen>:{g:<groupID>}:card      STRING  the group's GroupInfo JSON, pre-serialized at write time
  *   <root>:<gen>:{g:<groupID>}:members   ZSET    userID -> joinTime ms (memberCount = ZCARD)
@@ -22,6 +23,7 @@
 type Scope = 'u' | 'g';
 const TEMPLATES = {
   userJoined: ['u', 'joined'],
+  userVersion: ['u', 'ver'],
   groupInfo: ['g', 'info'],
   groupCard: ['g', 'card'],
   groupMembers: ['g', 'members'],

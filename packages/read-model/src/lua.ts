@@ -24,35 +24,64 @@ function cardExpression(): string {
 
 export const APPLY_SCRIPT = `
 ${luaKeyFunctions()}
--- ARGV: root, gen, dedupe window, partition, checkpoint offset ('' = none), JSON batch
+-- ARGV: root, generation ('' = the active one), dedupe window, partition,
+--       checkpoint offset ('' = none), JSON batch, crash after N writes ('' = never)
+-- Returns {generation written, {outcome per event}}.
 local root, gen = ARGV[1], ARGV[2]
+if gen == '' then
+  gen = redis.call('GET', k_active(root))
+  if not gen then return redis.error_reply('NOGEN no active generation under ' .. root) end
+end
 local window = tonumber(ARGV[3])
 local partition = ARGV[4]
 local batch = cjson.decode(ARGV[6])
+local crashAfter = tonumber(ARGV[7])
 local out = {}
 local dirty, dirtyList = {}, {}
+
+-- Every write goes through w(). Fault injection for the tests: with ARGV[7]
+-- set, the script fails after that many writes, leaving the earlier ones in
+-- place exactly as a Redis error half-way (out of memory) would. The write
+-- order below is chosen so that re-delivering the events completes the work.
+local writes = 0
+local function w(...)
+  if crashAfter then
+    if writes >= crashAfter then return redis.error_reply('INJECTED crash after ' .. writes .. ' writes') end
+    writes = writes + 1
+  end
+  return redis.call(...)
+end
+local function check(reply)
+  if type(reply) == 'table' and reply.err then error(reply) end
+  return reply
+end
+local function W(...) return check(w(...)) end
 
 local function touch(gid)
   if not dirty[gid] then dirty[gid] = true; dirtyList[#dirtyList + 1] = gid end
 end
 
+-- The user's side first, the group's member set last: the member set is what
+-- says "done", so a half-done add is finished by the redelivery.
 local function addMember(gid, m)
   local mk = k_groupMembers(root, gen, gid)
   if redis.call('ZSCORE', mk, m.u) then return false end
-  redis.call('ZADD', mk, m.j, m.u)
-  redis.call('HSET', k_groupMemberInfo(root, gen, gid), m.u, cjson.encode({m.r, m.s, m.i, m.o}))
-  redis.call('ZADD', k_userJoined(root, gen, m.u), m.j, gid)
+  if W('ZADD', k_userJoined(root, gen, m.u), m.j, gid) == 1 then W('INCR', k_userVersion(root, gen, m.u)) end
+  W('HSET', k_groupMemberInfo(root, gen, gid), m.u, cjson.encode({m.r, m.s, m.i, m.o}))
+  W('ZADD', mk, m.j, m.u)
   return true
 end
 
 local function removeMember(gid, uid)
-  if redis.call('ZREM', k_groupMembers(root, gen, gid), uid) == 0 then return false end
-  redis.call('HDEL', k_groupMemberInfo(root, gen, gid), uid)
-  redis.call('ZREM', k_userJoined(root, gen, uid), gid)
+  local mk = k_groupMembers(root, gen, gid)
+  if not redis.call('ZSCORE', mk, uid) then return false end
+  if W('ZREM', k_userJoined(root, gen, uid), gid) == 1 then W('INCR', k_userVersion(root, gen, uid)) end
+  W('HDEL', k_groupMemberInfo(root, gen, gid), uid)
+  W('ZREM', mk, uid)
   return true
 end
 
--- role of a current member, or nil
+-- a current member's details {role, joinSource, inviter, operator}, or nil
 local function memberDetail(gid, uid)
   local raw = redis.call('HGET', k_groupMemberInfo(root, gen, gid), uid)
   if not raw then return nil end
@@ -61,13 +90,13 @@ end
 
 local function setRole(gid, uid, detail, role)
   detail[1] = role
-  redis.call('HSET', k_groupMemberInfo(root, gen, gid), uid, cjson.encode(detail))
+  W('HSET', k_groupMemberInfo(root, gen, gid), uid, cjson.encode(detail))
 end
 
 local function hsetAll(key, fields)
   local args = {}
   for k, v in pairs(fields) do args[#args + 1] = k; args[#args + 1] = v end
-  if #args > 0 then redis.call('HSET', key, unpack(args)) end
+  if #args > 0 then W('HSET', key, unpack(args)) end
 end
 
 for i, e in ipairs(batch) do
@@ -91,8 +120,12 @@ for i, e in ipairs(batch) do
     if status then
       outcome = 'group_exists'
     else
+      -- status is written last: it marks the group as existing.
+      local st = e.fields.status
+      e.fields.status = nil
       hsetAll(ik, e.fields)
       for _, m in ipairs(e.members) do addMember(gid, m) end
+      W('HSET', ik, 'status', st)
     end
   elseif not status then
     outcome = 'unknown_group'
@@ -101,7 +134,7 @@ for i, e in ipairs(batch) do
   elseif e.t == 'patch' then
     hsetAll(ik, e.fields)
   elseif e.t == 'status' then
-    redis.call('HSET', ik, 'status', e.status)
+    W('HSET', ik, 'status', e.status)
   elseif e.t == 'transfer' then
     local to = memberDetail(gid, e.to)
     if not to then
@@ -110,17 +143,17 @@ for i, e in ipairs(batch) do
       local from = memberDetail(gid, e.from)
       if from and e.from ~= e.to then setRole(gid, e.from, from, '20') end
       setRole(gid, e.to, to, '100')
-      redis.call('HSET', ik, 'ownerUserID', e.to)
+      W('HSET', ik, 'ownerUserID', e.to)
     end
   elseif e.t == 'dismiss' then
     -- The group leaves every member's list; its info stays as a tombstone
-    -- (status 2) so later events for it are recognised and ignored.
+    -- (status 2, written last) so later events for it are recognised and ignored.
     local mk = k_groupMembers(root, gen, gid)
     for _, uid in ipairs(redis.call('ZRANGE', mk, 0, -1)) do
-      redis.call('ZREM', k_userJoined(root, gen, uid), gid)
+      if W('ZREM', k_userJoined(root, gen, uid), gid) == 1 then W('INCR', k_userVersion(root, gen, uid)) end
     end
-    redis.call('DEL', mk, k_groupMemberInfo(root, gen, gid), k_groupSeen(root, gen, gid))
-    redis.call('HSET', ik, 'status', '2')
+    W('DEL', mk, k_groupMemberInfo(root, gen, gid), k_groupSeen(root, gen, gid))
+    W('HSET', ik, 'status', '2')
   elseif e.t == 'join' then
     local added = 0
     for _, m in ipairs(e.members) do
@@ -147,18 +180,20 @@ for i, e in ipairs(batch) do
   end
 
   -- Record the event against the group unless it was a duplicate. Ignored
-  -- events of an existing group are recorded too: they are done.
+  -- events of an existing group are recorded too: they are done. The event ID
+  -- goes in before the offset: a crash between the two leaves a redelivery
+  -- caught by the window rather than a re-send slipping past it.
   if outcome ~= 'duplicate_offset' and outcome ~= 'duplicate_event' then
     local now = redis.call('HGET', ik, 'status')
     if now then
-      redis.call('HSET', ik, '_o', e.o, '_p', partition)
       if now ~= '2' then
         local sk = k_groupSeen(root, gen, gid)
-        redis.call('ZADD', sk, e.o, e.e)
+        W('ZADD', sk, e.o, e.e)
         if redis.call('ZCARD', sk) > window then
-          redis.call('ZREMRANGEBYRANK', sk, 0, -(window + 1))
+          W('ZREMRANGEBYRANK', sk, 0, -(window + 1))
         end
       end
+      W('HSET', ik, '_o', e.o, '_p', partition)
       touch(gid)
     end
   end
@@ -171,19 +206,19 @@ for _, gid in ipairs(dirtyList) do
   local v = redis.call('HMGET', k_groupInfo(root, gen, gid), ${STORED_FIELDS.map((f) => `'${f}'`).join(', ')})
   local ck = k_groupCard(root, gen, gid)
   if v[${STORED_FIELDS.indexOf('status') + 1}] == '2' then
-    redis.call('DEL', ck)
-  else
+    W('DEL', ck)
+  elseif v[${STORED_FIELDS.indexOf('status') + 1}] then
     local count = redis.call('ZCARD', k_groupMembers(root, gen, gid))
-    redis.call('SET', ck, ${cardExpression()})
+    W('SET', ck, ${cardExpression()})
   end
 end
 
 if ARGV[5] ~= '' then
   local ckk = k_ckpt(root, gen)
   local prev = redis.call('HGET', ckk, partition)
-  if not prev or tonumber(prev) < tonumber(ARGV[5]) then redis.call('HSET', ckk, partition, ARGV[5]) end
+  if not prev or tonumber(prev) < tonumber(ARGV[5]) then W('HSET', ckk, partition, ARGV[5]) end
 end
-return out
+return {gen, out}
 `;
 
 /**

@@ -33,6 +33,11 @@ export interface Page {
 
 type Wire = Op & { g: string; o: string; e: string };
 
+/** Fault injection for tests: fail the Lua call after this many writes, keeping them. */
+export interface Faults {
+  crashAfterWrites: number;
+}
+
 export class ReadModel {
   readonly keys: Keyspace;
   private readonly chunkSize: number;
@@ -46,30 +51,38 @@ export class ReadModel {
   }
 
   /**
-   * Apply one partition's events, in offset order, to generation `gen`, in
+   * Apply one partition's events, in offset order, to generation `gen` (null:
+   * whichever is active when each chunk runs, read inside the script), in
    * chunks of atomic Lua calls; then record `checkpoint` (the highest offset
    * handled, poison included) with the last chunk. Safe to repeat: every
    * event already applied comes back as a duplicate and changes nothing.
    */
-  async apply(gen: number, partition: number, events: PositionedEvent[], checkpoint?: string): Promise<Outcome[]> {
+  async apply(
+    gen: number | null,
+    partition: number,
+    events: PositionedEvent[],
+    checkpoint?: string,
+    faults?: Faults,
+  ): Promise<Outcome[]> {
     const outcomes: Outcome[] = [];
     if (events.length === 0) {
-      if (checkpoint !== undefined) await this.applyChunk(gen, partition, [], checkpoint);
+      if (checkpoint !== undefined) await this.applyChunk(gen, partition, [], checkpoint, faults);
       return outcomes;
     }
     for (let i = 0; i < events.length; i += this.chunkSize) {
       const chunk = events.slice(i, i + this.chunkSize);
       const last = i + this.chunkSize >= events.length;
-      outcomes.push(...(await this.applyChunk(gen, partition, chunk, last ? checkpoint : undefined)));
+      outcomes.push(...(await this.applyChunk(gen, partition, chunk, last ? checkpoint : undefined, faults)));
     }
     return outcomes;
   }
 
   private async applyChunk(
-    gen: number,
+    gen: number | null,
     partition: number,
     events: PositionedEvent[],
     checkpoint: string | undefined,
+    faults: Faults | undefined,
   ): Promise<Outcome[]> {
     const wire: Wire[] = events.map(({ offset, event }) => ({
       ...evolve(event),
@@ -77,16 +90,17 @@ export class ReadModel {
       o: offset,
       e: event.eventID,
     }));
-    const result = await applyScript.run(this.redis, [
+    const [, outcomes] = (await applyScript.run(this.redis, [
       this.options.root,
-      gen,
+      gen ?? '',
       this.options.dedupeWindow,
       partition,
       checkpoint ?? '',
       // cjson decodes `[]` and `{}` alike; an empty batch is just that.
       JSON.stringify(wire),
-    ]);
-    return (result as Outcome[] | null) ?? [];
+      faults?.crashAfterWrites ?? '',
+    ])) as [string, Outcome[] | null];
+    return outcomes ?? [];
   }
 
   /** One round trip: active generation, total and the page, from one snapshot. */

@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { TOPIC_POOL_SIZE } from './topics.js';
 import { createTopics } from './helpers.js';
 import { isListening, redisServerInstalled, startMokapi, startRedisServer } from './processes.js';
@@ -27,26 +30,32 @@ export interface TestEnvironment extends TestEnvInfo {
   stop(): Promise<void>;
 }
 
+/** packages/testing, from src/ and dist/ alike: where the probe resolves 'testcontainers'. */
+const PACKAGE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
 /**
- * Why no container runtime can be used, or undefined when one answers. Bounded
- * in time (a socket that accepts but never answers must not hang a suite) and
- * quiet: testcontainers logs only under DEBUG=testcontainers*.
+ * Why no container runtime can be used, or undefined when one answers. The
+ * probe runs in a child process killed after `timeoutMs`: a Docker socket that
+ * accepts but never answers would otherwise leave a pending request that keeps
+ * the test run alive after the tests. Quiet: testcontainers logs only under
+ * DEBUG=testcontainers*, and the child's output is read, not shown.
  */
-async function containerRuntimeProblem(timeoutMs = 5000): Promise<string | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const { getContainerRuntimeClient } = await import('testcontainers');
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      timer.unref();
-    });
-    await Promise.race([getContainerRuntimeClient(), timeout]);
-    return undefined;
-  } catch (err) {
-    return (err as Error).message;
-  } finally {
-    clearTimeout(timer);
-  }
+function containerRuntimeProblem(timeoutMs = 5000): Promise<string | undefined> {
+  const probe = `import('testcontainers').then((tc) => tc.getContainerRuntimeClient()).then(
+    () => process.exit(0),
+    (err) => { process.stdout.write(String(err?.message ?? err)); process.exit(1); })`;
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      ['--input-type=module', '--eval', probe],
+      { cwd: PACKAGE_DIR, timeout: timeoutMs, killSignal: 'SIGKILL' },
+      (err, stdout) => {
+        if (!err) done(undefined);
+        else if (err.killed) done(`no answer within ${timeoutMs} ms`);
+        else done(stdout.trim().split('\n')[0] || err.message);
+      },
+    );
+  });
 }
 
 /**

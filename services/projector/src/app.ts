@@ -58,7 +58,6 @@ export function build(deps: ProjectorDeps): Projector {
     outcomes: Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>,
     redisRetries: 0,
   };
-  let generation = 0;
   let stopping = false;
 
   const consumer: Consumer = kafka.consumer({
@@ -138,7 +137,7 @@ export function build(deps: ProjectorDeps): Projector {
         for (const l of letters) logger.warn({ partition: l.partition, offset: l.offset, kind: l.kind, reason: l.reason }, 'event dead-lettered');
       }
       const last = slice[slice.length - 1]!.offset;
-      const applied = await retryUntil(() => readModel.apply(generation, batch.partition, events, last), {
+      const applied = await retryUntil(() => readModel.apply(null, batch.partition, events, last), {
         shouldGoOn: keepGoing,
         onRetry: async (err, attempt, delayMs) => {
           stats.redisRetries++;
@@ -162,7 +161,9 @@ export function build(deps: ProjectorDeps): Projector {
     stats,
     crashed,
     async start() {
-      generation = await readModel.ensureActiveGeneration();
+      // The live projector writes to whichever generation is active when each
+      // chunk runs (read inside the apply script), so it follows a rebuild's switch.
+      const generation = await readModel.ensureActiveGeneration();
       await producer.connect();
       await consumer.connect();
       await consumer.subscribe({ topic: config.EVENTS_TOPIC, fromBeginning: true });
