@@ -36,6 +36,19 @@ export default defineConfig({
         resolve,
         ssr,
         test: {
+          // Crashes, rebalances, outages: long, CPU-heavy, one file at a time.
+          name: 'reliability',
+          include: ['test/reliability/**/*.rel.spec.ts'],
+          globalSetup,
+          fileParallelism: false,
+          testTimeout: 900_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        resolve,
+        ssr,
+        test: {
           name: 'e2e',
           include: ['{packages,services,test}/**/*.e2e.spec.ts'],
           globalSetup,

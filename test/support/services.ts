@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { freePort, leaseTopics, REPO_ROOT, uniqueId, waitFor, type TestEnvInfo } from '@imgroups/testing';
+import type { ChildProcess } from 'node:child_process';
+import { freePort, leaseTopics, uniqueId, waitFor, type TestEnvInfo } from '@imgroups/testing';
+import { ENTRIES, launchService } from './launch.js';
 
 /**
  * The two services as real processes (their main.ts, configured only by
@@ -15,11 +15,6 @@ export interface RunningServices {
   output(): string;
   /** SIGTERM both; resolves with their exit codes and how long they took. */
   stop(): Promise<{ projector: number | null; queryApi: number | null; ms: number }>;
-}
-
-function exitOf(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((done) => child.once('exit', (code) => done(code)));
 }
 
 export async function startServices(testEnv: TestEnvInfo, extra: Record<string, string> = {}): Promise<RunningServices> {
@@ -42,25 +37,15 @@ export async function startServices(testEnv: TestEnvInfo, extra: Record<string, 
     LOG_LEVEL: 'warn',
     ...extra,
   };
-  let output = '';
-  const launch = (entry: string, name: string) => {
-    const child = spawn(join(REPO_ROOT, 'node_modules/.bin/tsx'), ['--conditions=source', join(REPO_ROOT, entry)], {
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const keep = (b: Buffer) => {
-      output = (output + `[${name}] ${b.toString()}`).slice(-20_000);
-    };
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
-    return child;
-  };
-  const projector = launch('services/projector/src/main.ts', 'projector');
-  const queryApi = launch('services/query-api/src/main.ts', 'query-api');
+  const projectorProcess = launchService('projector', ENTRIES.projector, env);
+  const queryApiProcess = launchService('query-api', ENTRIES.queryApi, env);
+  const projector = projectorProcess.child;
+  const queryApi = queryApiProcess.child;
+  const output = () => `[projector]\n${projectorProcess.output()}\n[query-api]\n${queryApiProcess.output()}`;
   const api = `http://127.0.0.1:${port}`;
   await waitFor(
     async () => {
-      if (projector.exitCode !== null || queryApi.exitCode !== null) throw new Error(`a service exited:\n${output}`);
+      if (projector.exitCode !== null || queryApi.exitCode !== null) throw new Error(`a service exited:\n${output()}`);
       return (await fetch(`${api}/healthz`)).ok;
     },
     { timeoutMs: 30_000, message: 'query API healthy' },
@@ -70,13 +55,10 @@ export async function startServices(testEnv: TestEnvInfo, extra: Record<string, 
     api,
     projector,
     queryApi,
-    output: () => output,
+    output,
     async stop() {
-      const started = Date.now();
-      projector.kill('SIGTERM');
-      queryApi.kill('SIGTERM');
-      const [p, q] = await Promise.all([exitOf(projector), exitOf(queryApi)]);
-      return { projector: p, queryApi: q, ms: Date.now() - started };
+      const [p, q] = await Promise.all([projectorProcess.stop(), queryApiProcess.stop()]);
+      return { projector: p.code, queryApi: q.code, ms: Math.max(p.ms, q.ms) };
     },
   };
 }

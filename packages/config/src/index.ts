@@ -47,10 +47,23 @@ const Schema = z.object({
   ADMIN_USER_IDS: csv.default([DEV_ADMIN_USER_ID]),
   TOKEN_EXPIRE_DAYS: int(1, 3650).default(90),
   TRUST_PROXY: bool.default(false),
+  MAX_GROUP_IDS: int(1, 100_000).default(1000),
+  // OpenIM's own token status (kicked, logged out) in OpenIM's Redis.
+  TOKEN_STATUS_CHECK: bool.default(false),
+  TOKEN_STATUS_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  // Per-user rate limit on the group routes: off (0) unless set.
+  RATE_LIMIT_MAX: int(0, 1_000_000).default(0),
+  RATE_LIMIT_WINDOW_MS: int(100, 3_600_000).default(1000),
+  // Load shedding: answer 503 while the event loop lags more than this (0 = off).
+  MAX_EVENT_LOOP_DELAY_MS: int(0, 60_000).default(1000),
+  PROJECTOR_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  PROJECTOR_METRICS_PORT: port.default(9464),
 });
 
 type Parsed = z.infer<typeof Schema>;
-export type Config = Readonly<Omit<Parsed, 'DLQ_TOPIC'> & { DLQ_TOPIC: string }>;
+export type Config = Readonly<
+  Omit<Parsed, 'DLQ_TOPIC' | 'TOKEN_STATUS_REDIS_URL'> & { DLQ_TOPIC: string; TOKEN_STATUS_REDIS_URL: string }
+>;
 export const CONFIG_KEYS = Object.keys(Schema.shape) as (keyof Parsed)[];
 
 export class ConfigError extends Error {
@@ -77,7 +90,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     );
   }
   const c = result.data;
-  return Object.freeze({ ...c, DLQ_TOPIC: c.DLQ_TOPIC ?? `${c.EVENTS_TOPIC}.dlq` });
+  return Object.freeze({
+    ...c,
+    DLQ_TOPIC: c.DLQ_TOPIC ?? `${c.EVENTS_TOPIC}.dlq`,
+    TOKEN_STATUS_REDIS_URL: c.TOKEN_STATUS_REDIS_URL ?? c.REDIS_URL,
+  });
 }
 
 /** The development defaults still in force; services log each loudly at start. */

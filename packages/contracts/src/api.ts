@@ -12,9 +12,17 @@ export function Pagination(maxShowNumber = DEFAULT_MAX_SHOW_NUMBER) {
   });
 }
 
+/**
+ * A user or group ID in a request: a valid key part (ids.ts) and well-formed
+ * Unicode. A lone UTF-16 surrogate (JSON `"\ud800"`) would reach Redis as
+ * U+FFFD and name another ID, so it is refused like any other bad ID.
+ */
+const LONE_SURROGATE = /\p{Cs}/u;
+export const RequestId = Id.refine((s) => !LONE_SURROGATE.test(s), 'must be well-formed Unicode (no lone surrogate)');
+
 export function GetJoinedGroupListReq(maxShowNumber = DEFAULT_MAX_SHOW_NUMBER) {
   return z.strictObject({
-    fromUserID: Id,
+    fromUserID: RequestId,
     pagination: Pagination(maxShowNumber),
   });
 }
@@ -80,6 +88,101 @@ export const GetJoinedGroupListResp = z.object({
   groups: z.array(GroupInfo),
 });
 export type GetJoinedGroupListResp = z.infer<typeof GetJoinedGroupListResp>;
+
+// ---- the related read APIs (CONTRACT.md §1, "Related read APIs") -------------
+
+export const DEFAULT_MAX_GROUP_IDS = 1000;
+const Uint32 = z.number().int().min(0).max(2 ** 32 - 1);
+
+export function GetGroupsInfoReq(maxGroupIDs = DEFAULT_MAX_GROUP_IDS) {
+  return z.strictObject({
+    groupIDs: z
+      .array(RequestId)
+      .min(1, 'must not be empty')
+      .max(maxGroupIDs, `must hold at most ${maxGroupIDs} IDs`),
+  });
+}
+export type GetGroupsInfoReq = z.infer<ReturnType<typeof GetGroupsInfoReq>>;
+
+export const GetGroupsInfoResp = z.object({ groupInfos: z.array(GroupInfo) });
+
+/** Field order is the wire order (upstream sdkws.GroupMemberFullInfo). */
+export const GROUP_MEMBER_FIELDS = [
+  'groupID',
+  'userID',
+  'roleLevel',
+  'joinTime',
+  'nickname',
+  'faceURL',
+  'appMangerLevel',
+  'joinSource',
+  'operatorUserID',
+  'ex',
+  'muteEndTime',
+  'inviterUserID',
+] as const;
+
+export const GroupMemberFullInfo = z.object({
+  groupID: z.string(),
+  userID: z.string(),
+  roleLevel: Int32,
+  joinTime: z.number().int(),
+  nickname: z.string(),
+  faceURL: z.string(),
+  appMangerLevel: Int32,
+  joinSource: Int32,
+  operatorUserID: z.string(),
+  ex: z.string(),
+  muteEndTime: z.number().int(),
+  inviterUserID: z.string(),
+});
+export type GroupMemberFullInfo = z.infer<typeof GroupMemberFullInfo>;
+
+export function GetGroupMemberListReq(maxShowNumber = DEFAULT_MAX_SHOW_NUMBER) {
+  return z.strictObject({
+    groupID: RequestId,
+    pagination: Pagination(maxShowNumber),
+  });
+}
+export type GetGroupMemberListReq = z.infer<ReturnType<typeof GetGroupMemberListReq>>;
+
+export const GetGroupMemberListResp = z.object({
+  total: Uint32,
+  members: z.array(GroupMemberFullInfo),
+});
+
+export const UINT64_MAX = 2n ** 64n - 1n;
+
+/**
+ * Upstream's uint64: a JSON integer from 0 to 2^64-1, never a string or a
+ * fraction. Beyond 2^53 a JSON number only survives as a bigint, so the HTTP
+ * layer hands such values over as bigints (query-api json.ts); the output is
+ * always a bigint.
+ */
+export const Uint64 = z
+  .custom<bigint | number>(
+    (v) =>
+      (typeof v === 'bigint' && v >= 0n && v <= UINT64_MAX) ||
+      (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0),
+    `must be an unsigned 64-bit integer (0 to ${UINT64_MAX})`,
+  )
+  .transform((v) => BigInt(v))
+  .meta({ type: 'integer', format: 'uint64', minimum: 0 });
+
+export const GetFullJoinGroupIDsReq = z.strictObject({
+  userID: RequestId,
+  // Upstream omits a zero idHash (protobuf JSON, omitempty): absent means 0.
+  idHash: Uint64.optional(),
+});
+export type GetFullJoinGroupIDsReq = z.infer<typeof GetFullJoinGroupIDsReq>;
+
+export const GetFullJoinGroupIDsResp = z.object({
+  version: z.number().int().min(0),
+  versionID: z.string(),
+  equal: z.boolean(),
+  groupIDs: z.array(z.string()),
+});
+export type GetFullJoinGroupIDsResp = z.infer<typeof GetFullJoinGroupIDsResp>;
 
 export const GetAdminTokenReq = z.strictObject({
   secret: z.string().min(1, 'must not be empty'),

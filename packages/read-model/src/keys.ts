@@ -10,6 +10,13 @@
  *   <root>:<gen>:{g:<groupID>}:minfo     HASH    userID -> member detail JSON
  *   <root>:<gen>:{g:<groupID>}:seen      ZSET    eventID -> offset: the dedupe window
  *   <root>:<gen>:ckpt                    HASH    partition -> last offset applied (status, catch-up)
+ *   <root>:rebuild                       HASH    the latest rebuild: generation, status, consumerGroup, startedAt, timings
+ *   <root>:rebuild:lock                  STRING  held by the running rebuild (SET NX PX, refreshed): who and since when
+ *   <root>:retired                       SET     generations whose keys are being deleted (SCAN + UNLINK)
+ *   <root>:scratch                       ZSET    scratch generations (verify's replay) -> lease expiry ms
+ *
+ * Generations are positive integers, never reused (a rebuild takes the highest
+ * known + 1), or `verify-<hex>` for a scratch replay that is never activated.
  *
  * The `{u:..}` / `{g:..}` hash tags keep each user's and each group's keys in one
  * Redis Cluster slot. The generation comes before the tag so a rebuild writes
@@ -35,6 +42,9 @@ export type EntityKey = keyof typeof TEMPLATES;
 export interface Keyspace {
   readonly root: string;
   readonly active: string;
+  readonly rebuild: string;
+  readonly retired: string;
+  readonly scratch: string;
   generationPattern(gen: number | string): string;
   checkpoints(gen: number | string): string;
   rebuildLock: string;
@@ -45,6 +55,9 @@ export function keyspace(root: string): Keyspace {
   return {
     root,
     active: `${root}:active`,
+    rebuild: `${root}:rebuild`,
+    retired: `${root}:retired`,
+    scratch: `${root}:scratch`,
     rebuildLock: `${root}:rebuild:lock`,
     generationPattern: (gen) => `${root}:${gen}:*`,
     checkpoints: (gen) => `${root}:${gen}:ckpt`,
@@ -67,4 +80,15 @@ export function luaKeyFunctions(): string {
   lines.push(`local function k_ckpt(root, gen) return root .. ':' .. gen .. ':ckpt' end`);
   lines.push(`local function k_active(root) return root .. ':active' end`);
   return lines.join('\n');
+}
+
+/**
+ * OpenIM's own key, not the read model's: the status of a user's tokens on one
+ * platform, as open-im-server writes it (cachekey.GetTokenKey) in its Redis.
+ * A HASH, token -> status (0 normal, 1 invalid, 2 kicked, 3 expired). The
+ * query API only reads it (TOKEN_STATUS_CHECK). No prefix, no hash tag: the
+ * name must be OpenIM's exactly.
+ */
+export function openImTokenStatusKey(userID: string, platformName: string): string {
+  return `UID_PID_TOKEN_STATUS:${userID}:${platformName}`;
 }

@@ -2,10 +2,11 @@ import { GROUP_INFO_FIELDS, NUMERIC_GROUP_FIELDS } from '@imgroups/contracts';
 import { luaKeyFunctions } from './keys.js';
 
 /**
- * The two Lua scripts. Both run on one Redis in one call: the apply script
+ * The Lua scripts. Each runs on one Redis in one call: the apply script
  * makes a chunk of events atomic (a crash lands between chunks, never inside
  * an event), the page script reads the active generation and the page in one
- * snapshot (a query never sees a half-switched generation).
+ * snapshot (a query never sees a half-switched generation), the flip script
+ * checks a rebuild has caught up and switches the active generation at once.
  */
 
 const STORED_FIELDS = GROUP_INFO_FIELDS.filter((f) => f !== 'memberCount');
@@ -242,4 +243,164 @@ for i, gid in ipairs(ids) do
   if card then cards[#cards + 1] = card end
 end
 return {total, gen, table.concat(cards, ',')}
+`;
+
+/**
+ * The generation switch, in one call so no query and no apply can fall
+ * between its check and its write. ARGV: active key, rebuild key, retired
+ * key, lock key, lock value ('' = not checked), from generation ('' = none
+ * active), to generation, from's checkpoint key, to's checkpoint key, now ms.
+ * Keys come from keys.ts (keyspace()), passed in rather than rebuilt here.
+ *
+ * The guard: every partition `from` has applied, `to` has applied at least as
+ * far. The live projector applies to whatever `<root>:active` names when each
+ * chunk runs, and its next chunk starts right after `from`'s checkpoint, so
+ * after the switch it can never skip an event in `to`: what `to` holds beyond
+ * that comes back as duplicate_offset, a no-op.
+ *
+ * Returns {'switched', from} or {reason, detail...}: 'active_changed' (someone
+ * else switched), 'lock_lost', 'not_rebuilding' (the rebuild record names
+ * another generation or is not running), 'behind' (partition, to's offset,
+ * from's offset).
+ */
+export const FLIP_SCRIPT = `
+local activeKey, rebuildKey, retiredKey, lockKey = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local lockValue, from, to = ARGV[5], ARGV[6], ARGV[7]
+local active = redis.call('GET', activeKey) or ''
+if active ~= from then return {'active_changed', active} end
+if lockValue ~= '' and redis.call('GET', lockKey) ~= lockValue then return {'lock_lost'} end
+local rb = redis.call('HMGET', rebuildKey, 'generation', 'status')
+if rb[1] ~= to or rb[2] ~= 'running' then
+  return {'not_rebuilding', tostring(rb[1] or ''), tostring(rb[2] or '')}
+end
+if from ~= '' then
+  local done = redis.call('HGETALL', ARGV[8])
+  for i = 1, #done, 2 do
+    local mine = redis.call('HGET', ARGV[9], done[i])
+    if not mine or tonumber(mine) < tonumber(done[i + 1]) then
+      return {'behind', done[i], mine or '', done[i + 1]}
+    end
+  end
+  redis.call('SADD', retiredKey, from)
+end
+redis.call('SET', activeKey, to)
+redis.call('HSET', rebuildKey, 'status', 'switched', 'previous', from, 'switchedAt', ARGV[10])
+return {'switched', from}
+`;
+
+/**
+ * Compare-and-act on a lock held by value, so only its holder refreshes or
+ * frees it. ARGV: key, expected value, 'refresh' | 'release' | 'replace',
+ * ttl ms, new value (replace). Returns 1 when done, 0 when the value differs.
+ */
+export const LOCK_SCRIPT = `
+local key, expected, op = ARGV[1], ARGV[2], ARGV[3]
+if redis.call('GET', key) ~= expected then return 0 end
+if op == 'refresh' then redis.call('PEXPIRE', key, ARGV[4])
+elseif op == 'release' then redis.call('DEL', key)
+elseif op == 'replace' then redis.call('SET', key, ARGV[5], 'PX', ARGV[4])
+else return redis.error_reply('unknown lock op ' .. tostring(op)) end
+return 1
+`;
+
+// ---- the related read APIs ---------------------------------------------------
+// Each reads the active generation inside the script, like PAGE_SCRIPT: one
+// snapshot, so a rebuild's generation switch never lands in the middle of a read.
+
+const STATUS_INDEX = STORED_FIELDS.indexOf('status') + 1;
+
+/**
+ * get_groups_info. ARGV: root, groupID... Returns {gen, groupsJSON}: the
+ * GroupInfo objects of the known groups, in ARGV order, comma-joined. A live
+ * group answers with its card; a dismissed one has no card and is built from
+ * its tombstone (the info hash) with memberCount 0, as upstream still returns
+ * a dismissed group with status 2. Unknown groups are left out.
+ * Cost: one GET per ID (plus one HMGET per dismissed group).
+ */
+export const GROUPS_INFO_SCRIPT = `
+${luaKeyFunctions()}
+local root = ARGV[1]
+local gen = redis.call('GET', k_active(root))
+if not gen then return {'', ''} end
+local cards = {}
+for i = 2, #ARGV do
+  local gid = ARGV[i]
+  local card = redis.call('GET', k_groupCard(root, gen, gid))
+  if card then
+    cards[#cards + 1] = card
+  else
+    local v = redis.call('HMGET', k_groupInfo(root, gen, gid), ${STORED_FIELDS.map((f) => `'${f}'`).join(', ')})
+    if v[${STATUS_INDEX}] == '2' then
+      local count = 0
+      cards[#cards + 1] = ${cardExpression()}
+    end
+  end
+end
+return {gen, table.concat(cards, ',')}
+`;
+
+/**
+ * get_group_member_list. ARGV: root, groupID, caller userID, caller is an
+ * admin ('1' | '0'), offset, count. Returns {outcome, total, membersJSON}:
+ * outcome 'ok', 'no_permission' (not a member, not an admin), 'not_found' or
+ * 'dismissed'. Membership is checked first, as upstream does, so a non-member
+ * learns nothing about the group, not even whether it exists. Members come in
+ * join-time order (ties by userID), as GroupMemberFullInfo JSON objects,
+ * comma-joined. Cost: ZSCORE + ZCARD + ZRANGE O(log N + count) + count HGETs.
+ */
+export const MEMBER_PAGE_SCRIPT = `
+${luaKeyFunctions()}
+local root, gid, caller, admin = ARGV[1], ARGV[2], ARGV[3], ARGV[4] == '1'
+local start, count = tonumber(ARGV[5]), tonumber(ARGV[6])
+local gen = redis.call('GET', k_active(root))
+local mk = gen and k_groupMembers(root, gen, gid)
+if not admin and not (gen and redis.call('ZSCORE', mk, caller)) then return {'no_permission', 0, ''} end
+if not gen then return {'not_found', 0, ''} end
+local status = redis.call('HGET', k_groupInfo(root, gen, gid), 'status')
+if not status then return {'not_found', 0, ''} end
+if status == '2' then return {'dismissed', 0, ''} end
+local total = redis.call('ZCARD', mk)
+if count == 0 or start >= total then return {'ok', total, ''} end
+local rows = redis.call('ZRANGE', mk, start, start + count - 1, 'WITHSCORES')
+local ik = k_groupMemberInfo(root, gen, gid)
+-- Stored values are strings; print them as JSON integers (0 when absent).
+local function int(s)
+  local n = tonumber(s)
+  if not n then return '0' end
+  return string.format('%.0f', n)
+end
+local gidJson = cjson.encode(gid)
+local out = {}
+for i = 1, #rows, 2 do
+  local uid = rows[i]
+  -- {roleLevel, joinSource, inviterUserID, operatorUserID}, written with the member
+  local raw = redis.call('HGET', ik, uid)
+  local d = raw and cjson.decode(raw) or {}
+  out[#out + 1] = '{"groupID":' .. gidJson
+    .. ',"userID":' .. cjson.encode(uid)
+    .. ',"roleLevel":' .. int(d[1])
+    .. ',"joinTime":' .. int(rows[i + 1])
+    .. ',"nickname":"","faceURL":"","appMangerLevel":0'
+    .. ',"joinSource":' .. int(d[2])
+    .. ',"operatorUserID":' .. cjson.encode(d[4] or '')
+    .. ',"ex":"","muteEndTime":0'
+    .. ',"inviterUserID":' .. cjson.encode(d[3] or '')
+    .. '}'
+end
+return {'ok', total, table.concat(out, ',')}
+`;
+
+/**
+ * get_full_join_group_ids. ARGV: root, userID. Returns {gen, version,
+ * {groupID...}}: every group of the user in list order (join time, then
+ * groupID) and the user's change counter (the `ver` key, '0' when never set).
+ */
+export const JOINED_IDS_SCRIPT = `
+${luaKeyFunctions()}
+local root, uid = ARGV[1], ARGV[2]
+local gen = redis.call('GET', k_active(root))
+if not gen then return {'', '0', {}} end
+local ids = redis.call('ZRANGE', k_userJoined(root, gen, uid), 0, -1)
+local version = redis.call('GET', k_userVersion(root, gen, uid)) or '0'
+return {gen, version, ids}
 `;

@@ -2,11 +2,39 @@ import type { GroupEvent } from '@imgroups/contracts';
 import type { Redis } from 'ioredis';
 import { evolve, type Op, type Outcome } from './evolve.js';
 import { keyspace, type Keyspace } from './keys.js';
-import { APPLY_SCRIPT, PAGE_SCRIPT } from './lua.js';
+import { APPLY_SCRIPT, GROUPS_INFO_SCRIPT, JOINED_IDS_SCRIPT, MEMBER_PAGE_SCRIPT, PAGE_SCRIPT } from './lua.js';
 import { LuaScript } from './script.js';
 
 const applyScript = new LuaScript(APPLY_SCRIPT);
 const pageScript = new LuaScript(PAGE_SCRIPT);
+const groupsInfoScript = new LuaScript(GROUPS_INFO_SCRIPT);
+const memberPageScript = new LuaScript(MEMBER_PAGE_SCRIPT);
+const joinedIdsScript = new LuaScript(JOINED_IDS_SCRIPT);
+
+/** The known groups among those asked for, in the order asked. */
+export interface GroupsInfo {
+  /** GroupInfo objects, JSON, comma-joined (no brackets); dismissed groups with status 2, memberCount 0. */
+  groupsJson: string;
+  generation: number | null;
+}
+
+export type MemberPageOutcome = 'ok' | 'no_permission' | 'not_found' | 'dismissed';
+
+export interface MemberPage {
+  outcome: MemberPageOutcome;
+  /** The group's member count ('ok' only; 0 otherwise). */
+  total: number;
+  /** The page's GroupMemberFullInfo objects, JSON, comma-joined (no brackets). */
+  membersJson: string;
+}
+
+export interface JoinedGroupIDs {
+  /** Every group of the user, in list order (join time, then groupID). */
+  groupIDs: string[];
+  /** Changes to the user's set so far in this generation (0: none). */
+  version: number;
+  generation: number | null;
+}
 
 export interface PositionedEvent {
   /** Kafka offset, as kafkajs gives it (a decimal string). */
@@ -56,9 +84,14 @@ export class ReadModel {
    * chunks of atomic Lua calls; then record `checkpoint` (the highest offset
    * handled, poison included) with the last chunk. Safe to repeat: every
    * event already applied comes back as a duplicate and changes nothing.
+   *
+   * With a checkpoint, every chunk records its own last offset too, so a
+   * generation's checkpoint always covers exactly what that generation holds:
+   * the generation switch relies on it (FLIP_SCRIPT) when a multi-chunk call
+   * straddles the switch.
    */
   async apply(
-    gen: number | null,
+    gen: number | string | null,
     partition: number,
     events: PositionedEvent[],
     checkpoint?: string,
@@ -72,13 +105,14 @@ export class ReadModel {
     for (let i = 0; i < events.length; i += this.chunkSize) {
       const chunk = events.slice(i, i + this.chunkSize);
       const last = i + this.chunkSize >= events.length;
-      outcomes.push(...(await this.applyChunk(gen, partition, chunk, last ? checkpoint : undefined, faults)));
+      const upTo = checkpoint === undefined ? undefined : last ? checkpoint : chunk[chunk.length - 1]!.offset;
+      outcomes.push(...(await this.applyChunk(gen, partition, chunk, upTo, faults)));
     }
     return outcomes;
   }
 
   private async applyChunk(
-    gen: number | null,
+    gen: number | string | null,
     partition: number,
     events: PositionedEvent[],
     checkpoint: string | undefined,
@@ -114,6 +148,43 @@ export class ReadModel {
     return { total, groupsJson, generation: gen === '' ? null : Number(gen) };
   }
 
+  /** One round trip: the cards of the known groups among `groupIDs`, in that order. */
+  async readGroupsInfo(groupIDs: readonly string[]): Promise<GroupsInfo> {
+    const [gen, groupsJson] = (await groupsInfoScript.run(this.redis, [this.options.root, ...groupIDs])) as [string, string];
+    return { groupsJson, generation: gen === '' ? null : Number(gen) };
+  }
+
+  /**
+   * One round trip: a page of a group's members for `caller` (who must be a
+   * member unless `callerIsAdmin`), or why not.
+   */
+  async readMemberPage(
+    groupID: string,
+    caller: { userID: string; isAdmin: boolean },
+    offset: number,
+    count: number,
+  ): Promise<MemberPage> {
+    const [outcome, total, membersJson] = (await memberPageScript.run(this.redis, [
+      this.options.root,
+      groupID,
+      caller.userID,
+      caller.isAdmin ? '1' : '0',
+      offset,
+      count,
+    ])) as [MemberPageOutcome, number, string];
+    return { outcome, total, membersJson };
+  }
+
+  /** One round trip: all of a user's group IDs and the set's version. */
+  async readJoinedGroupIDs(userID: string): Promise<JoinedGroupIDs> {
+    const [gen, version, groupIDs] = (await joinedIdsScript.run(this.redis, [this.options.root, userID])) as [
+      string,
+      string,
+      string[],
+    ];
+    return { groupIDs, version: Number(version), generation: gen === '' ? null : Number(gen) };
+  }
+
   async activeGeneration(): Promise<number | null> {
     const v = await this.redis.get(this.keys.active);
     return v === null ? null : Number(v);
@@ -125,7 +196,7 @@ export class ReadModel {
     return Number(await this.redis.get(this.keys.active));
   }
 
-  async checkpoints(gen: number): Promise<Record<string, string>> {
+  async checkpoints(gen: number | string): Promise<Record<string, string>> {
     return this.redis.hgetall(this.keys.checkpoints(gen));
   }
 }

@@ -4,3 +4,5 @@ export * from './helpers.js';
 export * from './topics.js';
 import './vitest-context.js';
 export * from './openim-token.js';
+export * from './history.js';
+export * from './projection.js';

@@ -17,6 +17,7 @@ export type ProjectorConfig = Pick<
   | 'DEDUPE_WINDOW'
   | 'KAFKA_SESSION_TIMEOUT_MS'
   | 'KAFKA_HEARTBEAT_INTERVAL_MS'
+  | 'KAFKA_RETRIES'
   | 'SHUTDOWN_TIMEOUT_MS'
 >;
 
@@ -60,8 +61,27 @@ export function build(deps: ProjectorDeps): Projector {
   };
   let stopping = false;
 
+  // Crashes in a row without a batch applied in between; any applied batch resets it.
+  let crashesInARow = 0;
   const consumer: Consumer = kafka.consumer({
     groupId: config.CONSUMER_GROUP,
+    retry: {
+      retries: config.KAFKA_RETRIES,
+      initialRetryTime: 300,
+      maxRetryTime: 10_000,
+      // kafkajs gives up on a retriable error (broker gone, connection closed
+      // during a join) by crashing the consumer. Restart it with a growing
+      // delay, KAFKA_RETRIES times in a row at most; then the process exits
+      // non-zero (main.ts) for its supervisor to restart: never a silent wedge.
+      restartOnFailure: async (err) => {
+        crashesInARow++;
+        if (stopping || crashesInARow > config.KAFKA_RETRIES) return false;
+        const delayMs = Math.min(300 * 2 ** (crashesInARow - 1), 10_000);
+        logger.warn({ err: err.message, attempt: crashesInARow, delayMs }, 'kafka consumer failed; restarting it');
+        await new Promise((r) => setTimeout(r, delayMs));
+        return !stopping;
+      },
+    },
     sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS,
     heartbeatInterval: config.KAFKA_HEARTBEAT_INTERVAL_MS,
     // Fetch at least one whole maximal event.
@@ -153,6 +173,7 @@ export function build(deps: ProjectorDeps): Projector {
       for (const o of applied.value) stats.outcomes[o]++;
       stats.messages += slice.length;
       resolveOffset(last);
+      crashesInARow = 0;
       await heartbeat();
     }
   }

@@ -25,14 +25,8 @@ const kafka = new Kafka({
   brokers: config.KAFKA_BROKERS,
   logLevel: logLevel.WARN,
   logCreator: kafkaLogCreator(logger),
-  retry: {
-    retries: config.KAFKA_RETRIES,
-    initialRetryTime: 300,
-    maxRetryTime: 10_000,
-    // Past its retries the consumer gives up and the process exits non-zero:
-    // a supervisor (systemd, Kubernetes, compose `restart:`) starts it again.
-    restartOnFailure: async () => false,
-  },
+  // Producer and admin retries; the consumer's restart policy is in app.ts.
+  retry: { retries: config.KAFKA_RETRIES, initialRetryTime: 300, maxRetryTime: 10_000 },
 });
 
 const projector = build({ config, redis, kafka, logger });

@@ -1,0 +1,2 @@
+export * from './kafka-offsets.js';
+export * from './status.js';

@@ -1,0 +1,74 @@
+import { decodeEvent, type GroupEvent } from '@imgroups/contracts';
+import { ReferenceModel, type GroupCard, type ReadModel } from '@imgroups/read-model';
+import type { RawGroupEvent } from './history.js';
+
+/** The model of a stream applied exactly once, in order (re-sends handled by the dedupe window). */
+export function modelOf(events: RawGroupEvent[], dedupeWindow: number): ReferenceModel {
+  const model = new ReferenceModel(dedupeWindow);
+  events.forEach((raw, offset) => {
+    const decoded = decodeEvent(JSON.stringify(raw));
+    if (!decoded.ok) throw new Error(`history produced an invalid event: ${decoded.reason}`);
+    model.deliver(offset, decoded.event as GroupEvent);
+  });
+  return model;
+}
+
+export interface ProjectionDiff {
+  /** Memberships the model has and Redis lacks, plus events whose effect is missing (an older value). */
+  lost: number;
+  /** Memberships Redis has and the model does not (a resurrected member: an old event applied again). */
+  duplicated: number;
+  /** Cards (fields, memberCount) or list order that differ. */
+  mismatched: number;
+  /** The first few differences, for the failure message. */
+  examples: string[];
+  users: number;
+  groups: number;
+  memberships: number;
+}
+
+/**
+ * Compare the active generation with the model, through the same page reads
+ * the API uses: every user's whole list (order, total, every field,
+ * memberCount) and every group's card.
+ */
+export async function diffProjection(
+  readModel: ReadModel,
+  model: ReferenceModel,
+  userIDs: string[],
+): Promise<ProjectionDiff> {
+  const diff: ProjectionDiff = { lost: 0, duplicated: 0, mismatched: 0, examples: [], users: userIDs.length, groups: 0, memberships: 0 };
+  const note = (s: string) => {
+    if (diff.examples.length < 10) diff.examples.push(s);
+  };
+  const cards = new Map<string, GroupCard>();
+  for (const userID of userIDs) {
+    const page = await readModel.readPage(userID, 0, 1_000_000);
+    const got = JSON.parse(`[${page.groupsJson}]`) as GroupCard[];
+    const want = model.list(userID);
+    diff.memberships += want.length;
+    const gotIds = got.map((g) => String(g.groupID));
+    const wantIds = want.map((g) => String(g.groupID));
+    for (const id of wantIds) if (!gotIds.includes(id)) (diff.lost++, note(`${userID} lost ${id}`));
+    for (const id of gotIds) if (!wantIds.includes(id)) (diff.duplicated++, note(`${userID} has ${id} the model does not`));
+    if (page.total !== got.length) (diff.mismatched++, note(`${userID}: total ${page.total} but ${got.length} groups`));
+    const common = wantIds.filter((id) => gotIds.includes(id));
+    const gotOrder = gotIds.filter((id) => common.includes(id));
+    if (JSON.stringify(gotOrder) !== JSON.stringify(common)) (diff.mismatched++, note(`${userID} order ${gotOrder} != ${common}`));
+    for (const g of got) cards.set(String(g.groupID), g);
+    for (const g of want) {
+      const id = String(g.groupID);
+      const mine = got.find((x) => x.groupID === id);
+      if (mine && JSON.stringify(mine) !== JSON.stringify(g)) {
+        diff.mismatched++;
+        note(`${userID}/${id}: ${JSON.stringify(mine)} != ${JSON.stringify(g)}`);
+      }
+    }
+  }
+  diff.groups = cards.size;
+  return diff;
+}
+
+export function diffLine(d: ProjectionDiff): string {
+  return `${d.lost} lost, ${d.duplicated} duplicated, ${d.mismatched} mismatched (${d.users} users, ${d.memberships} memberships)`;
+}

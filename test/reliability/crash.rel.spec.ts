@@ -1,0 +1,55 @@
+import { diffLine, diffProjection, generateHistory, modelOf, prng, waitFor } from '@imgroups/testing';
+import { afterEach, expect, inject, it } from 'vitest';
+import { FULL, ProjectorLab, report, SEED, sleepMs } from '../support/reliability.js';
+
+const testEnv = inject('testEnv');
+let lab: ProjectorLab | undefined;
+afterEach(async () => {
+  await lab?.close();
+  lab = undefined;
+});
+
+const EVENTS = FULL ? 50_000 : 20_000;
+const KILLS = FULL ? 20 : 6;
+
+it(`crash: SIGKILL the projector ${KILLS} times during the ingest of ${EVENTS} events; the projection equals the model`, async () => {
+  lab = await ProjectorLab.create(testEnv);
+  const rand = prng(SEED);
+  const history = generateHistory({ seed: SEED, events: EVENTS, groups: Math.round(EVENTS / 100), users: Math.round(EVENTS / 30), prefix: `${lab.id}-` });
+  const model = modelOf(history, 128);
+  const slice = Math.ceil(EVENTS / (KILLS + 1));
+
+  let kills = 0;
+  for (let round = 0; round <= KILLS; round++) {
+    const projector = lab.start();
+    // Publish this round's share while the projector starts and ingests.
+    const publishing = lab.publish(history.slice(round * slice, (round + 1) * slice), 200);
+    if (round === KILLS) {
+      await publishing;
+      break;
+    }
+    // Kill only once it is applying: wait for progress, then a random moment later.
+    const before = await lab.applied();
+    await waitFor(
+      async () => {
+        if (projector.child.exitCode !== null) throw new Error(`projector exited ${projector.child.exitCode}: ${projector.output()}`);
+        return (await lab!.applied()) > before;
+      },
+      { timeoutMs: 60_000, message: `round ${round}: projector applying` },
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\n${projector.output().slice(-3000)}`);
+    });
+    await sleepMs(Math.floor(rand() * 400));
+    await projector.stop('SIGKILL');
+    kills++;
+    await publishing;
+  }
+  await lab.caughtUp();
+  const userIDs = [...new Set(history.flatMap((e) => [...JSON.stringify(e.data).matchAll(/"(rel[0-9a-f]+-u\d+)"/g)].map((m) => m[1]!)))];
+  const diff = await diffProjection(lab.readModel, model, userIDs);
+  report(`crash: ${kills} kills, ${EVENTS} events, ${diff.lost} lost, ${diff.duplicated} duplicated, ${diff.mismatched} mismatched (${diff.memberships} memberships, seed ${SEED})`);
+  expect(diff, diff.examples.join('\n')).toMatchObject({ lost: 0, duplicated: 0, mismatched: 0 });
+  expect(kills).toBe(KILLS);
+  expect(diff.memberships).toBeGreaterThan(EVENTS / 10);
+  void diffLine;
+});

@@ -1,0 +1,112 @@
+import { ReadModel } from '@imgroups/read-model';
+import { leaseTopics, testKafka, uniqueId, waitFor, type RawGroupEvent, type TestEnvInfo } from '@imgroups/testing';
+import { Redis } from 'ioredis';
+import { Partitioners, type Producer } from 'kafkajs';
+import { ENTRIES, launchService, type ServiceProcess } from './launch.js';
+
+/**
+ * Scale of the reliability scenarios. CI runs a reduced size; RELIABILITY_FULL=1
+ * runs the sizes the issue names (README "Reliability").
+ */
+export const FULL = process.env.RELIABILITY_FULL === '1';
+export const SEED = Number(process.env.RELIABILITY_SEED ?? (process.env.CI ? 20261127 : Date.now() % 1_000_000_007));
+
+/** One line per scenario, printed at the end of the run too (see reliability-reporter). */
+export function report(line: string) {
+  console.log(`RELIABILITY ${line}`);
+}
+
+/** A projector under test: its own topics, group, key root; processes started and killed at will. */
+export class ProjectorLab {
+  readonly id = uniqueId('rel');
+  readonly env: Record<string, string>;
+  readonly redis: Redis;
+  readonly readModel: ReadModel;
+  private producer?: Producer;
+  readonly processes: ServiceProcess[] = [];
+  private published = 0;
+
+  private constructor(
+    readonly testEnv: TestEnvInfo,
+    readonly topics: { events: string; dlq: string; partitions: number },
+    extra: Record<string, string>,
+  ) {
+    this.env = {
+      REDIS_URL: testEnv.redisUrl,
+      KAFKA_BROKERS: testEnv.kafkaBrokers.join(','),
+      REDIS_KEY_PREFIX: this.id,
+      EVENTS_TOPIC: topics.events,
+      DLQ_TOPIC: topics.dlq,
+      CONSUMER_GROUP: `${this.id}-projector`,
+      KAFKA_SESSION_TIMEOUT_MS: '3000',
+      KAFKA_HEARTBEAT_INTERVAL_MS: '300',
+      PROJECTOR_METRICS_PORT: '0',
+      LOG_LEVEL: 'warn',
+      ...extra,
+    };
+    this.redis = new Redis(this.env.REDIS_URL!);
+    this.readModel = new ReadModel(this.redis, { root: this.id, dedupeWindow: 128 });
+  }
+
+  static async create(testEnv: TestEnvInfo, extra: Record<string, string> = {}) {
+    return new ProjectorLab(testEnv, await leaseTopics(testEnv), extra);
+  }
+
+  start(name = `projector-${this.processes.length + 1}`, extra: Record<string, string> = {}): ServiceProcess {
+    const p = launchService(name, ENTRIES.projector, { ...this.env, ...extra });
+    this.processes.push(p);
+    return p;
+  }
+
+  async publish(events: (RawGroupEvent | { key: string | null; value: string })[], batchSize = 500) {
+    if (!this.producer) {
+      this.producer = testKafka(this.testEnv.kafkaBrokers).producer({ createPartitioner: Partitioners.DefaultPartitioner });
+      await this.producer.connect();
+    }
+    for (let i = 0; i < events.length; i += batchSize) {
+      await this.producer.send({
+        topic: this.topics.events,
+        acks: -1,
+        messages: events
+          .slice(i, i + batchSize)
+          .map((e) => ('eventID' in e ? { key: e.groupID, value: JSON.stringify(e) } : e)),
+      });
+    }
+    this.published += events.length;
+  }
+
+  /** Sum over partitions of the offsets applied (checkpoint + 1): how many messages are done. */
+  async applied(): Promise<number> {
+    const gen = await this.readModel.activeGeneration();
+    if (gen === null) return 0;
+    const ckpt = await this.readModel.checkpoints(gen);
+    return Object.values(ckpt).reduce((n, o) => n + Number(o) + 1, 0);
+  }
+
+  /** Wait until every published message is applied (or dead-lettered). */
+  async caughtUp(timeoutMs = 120_000) {
+    await waitFor(async () => (await this.applied()) >= this.published, {
+      timeoutMs,
+      message: `all ${this.published} messages applied`,
+    });
+  }
+
+  get publishedCount() {
+    return this.published;
+  }
+
+  async close() {
+    await Promise.all(this.processes.map((p) => p.stop('SIGKILL')));
+    await this.producer?.disconnect();
+    // Remove this lab's keys (its own prefix only; never a FLUSH).
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.id}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await this.redis.unlink(...keys);
+    } while (cursor !== '0');
+    this.redis.disconnect();
+  }
+}
+
+export const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms));
