@@ -40,8 +40,9 @@ export class ProjectorLab {
       CONSUMER_GROUP: `${this.id}-projector`,
       KAFKA_SESSION_TIMEOUT_MS: '3000',
       KAFKA_HEARTBEAT_INTERVAL_MS: '300',
+      KAFKA_REBALANCE_TIMEOUT_MS: '5000',
       PROJECTOR_METRICS_PORT: '0',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: process.env.RELIABILITY_LOG_LEVEL ?? 'warn',
       ...extra,
     };
     this.redis = new Redis(this.env.REDIS_URL!);

@@ -37,6 +37,7 @@ const Schema = z.object({
   KAFKA_SESSION_TIMEOUT_MS: int(1000, 300_000).default(30_000),
   KAFKA_HEARTBEAT_INTERVAL_MS: int(100, 60_000).default(3000),
   KAFKA_RETRIES: int(0, 100).default(8),
+  KAFKA_REBALANCE_TIMEOUT_MS: int(1000, 600_000).default(60_000),
   SHUTDOWN_TIMEOUT_MS: int(100, 120_000).default(10_000),
 
   API_HOST: z.string().min(1).default('0.0.0.0'),

@@ -112,11 +112,12 @@ for i, e in ipairs(batch) do
   -- a re-sent event (same eventID, later offset) is caught by the window.
   if status and lastPart == partition and tonumber(e.o) <= tonumber(lastOff) then
     outcome = 'duplicate_offset'
-    -- A chunk that failed half-way (e.g. Redis out of memory) keeps its
+    -- A call that failed half-way (e.g. Redis out of memory) keeps its
     -- earlier writes but not its card rebuild; the redelivery repairs it.
     touch(gid)
   elseif status and status ~= '2' and redis.call('ZSCORE', k_groupSeen(root, gen, gid), e.e) then
     outcome = 'duplicate_event'
+    touch(gid) -- as above: the card of a call that failed after recording the ID
   elseif e.t == 'create' then
     if status then
       outcome = 'group_exists'

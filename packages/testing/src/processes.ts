@@ -54,6 +54,8 @@ export interface LocalProcess {
   readonly port: number;
   readonly url: string;
   readonly child: ChildProcess;
+  /** The tail of its stdout and stderr. */
+  output(): string;
   /** SIGTERM, then SIGKILL after a bound; resolves when the process is gone. */
   stop(): Promise<void>;
 }
@@ -135,7 +137,7 @@ export async function startRedisServer(opts: { port?: number; host?: string } = 
     child.kill('SIGKILL');
     throw new Error(`${(err as Error).message}\n${output()}`);
   }
-  return { port, url: `redis://${host}:${port}`, child, stop: stopper(child) };
+  return { port, url: `redis://${host}:${port}`, child, output, stop: stopper(child) };
 }
 
 export function mokapiBinary(): string {
@@ -179,7 +181,21 @@ export async function startMokapi(
     child.kill('SIGKILL');
     throw new Error(`${(err as Error).message}\n${output()}`);
   }
-  return { port, url: `127.0.0.1:${port}`, child, stop: stopper(child) };
+  child.once('exit', (code, signal) => {
+    if (!stopping) console.error(`go-mokapi broker on :${port} exited by itself (${signal ?? code}):\n${output()}`);
+  });
+  let stopping = false;
+  const stop = stopper(child);
+  return {
+    port,
+    url: `127.0.0.1:${port}`,
+    child,
+    output,
+    stop: () => {
+      stopping = true;
+      return stop();
+    },
+  };
 }
 
 /**

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { deadLetter, type DeadLetter } from './dead-letter.js';
+import type { ProjectorMetrics } from './metrics.js';
 import { retryUntil } from './retry.js';
 
 export type ProjectorConfig = Pick<
@@ -18,6 +19,7 @@ export type ProjectorConfig = Pick<
   | 'KAFKA_SESSION_TIMEOUT_MS'
   | 'KAFKA_HEARTBEAT_INTERVAL_MS'
   | 'KAFKA_RETRIES'
+  | 'KAFKA_REBALANCE_TIMEOUT_MS'
   | 'SHUTDOWN_TIMEOUT_MS'
 >;
 
@@ -28,6 +30,23 @@ export interface ProjectorDeps {
   logger: Logger;
   /** Messages per slice: decode, dead-letter, apply, then resolve. */
   sliceSize?: number;
+  /**
+   * Where events are applied. null (the live projector, default): whatever
+   * `<root>:active` names when each chunk runs, read inside the apply script,
+   * so a rebuild's switch takes effect at the next chunk with no signal or
+   * restart. A generation: that one (a rebuild, or verify's scratch replay).
+   */
+  generation?: number | string | null;
+  /** Consumer group (default CONSUMER_GROUP); a replay reads under its own. */
+  groupId?: string;
+  /**
+   * 'send' (default): bad events go to the DLQ before their offset is
+   * committed. 'count': counted in stats.deadLettered only, for replays,
+   * which meet the bad events the live projector has already dead-lettered.
+   */
+  deadLetters?: 'send' | 'count';
+  /** Prometheus metrics (metrics.ts), recorded per batch and per applied slice. */
+  metrics?: ProjectorMetrics;
 }
 
 export interface ProjectorStats {
@@ -51,6 +70,9 @@ export interface Projector {
 export function build(deps: ProjectorDeps): Projector {
   const { config, redis, kafka, logger } = deps;
   const sliceSize = deps.sliceSize ?? 500;
+  const target = deps.generation ?? null;
+  const groupId = deps.groupId ?? config.CONSUMER_GROUP;
+  const sendsDeadLetters = (deps.deadLetters ?? 'send') === 'send';
   const readModel = new ReadModel(redis, { root: config.REDIS_KEY_PREFIX, dedupeWindow: config.DEDUPE_WINDOW });
   const stats: ProjectorStats = {
     batches: 0,
@@ -64,7 +86,7 @@ export function build(deps: ProjectorDeps): Projector {
   // Crashes in a row without a batch applied in between; any applied batch resets it.
   let crashesInARow = 0;
   const consumer: Consumer = kafka.consumer({
-    groupId: config.CONSUMER_GROUP,
+    groupId,
     retry: {
       retries: config.KAFKA_RETRIES,
       initialRetryTime: 300,
@@ -84,6 +106,9 @@ export function build(deps: ProjectorDeps): Projector {
     },
     sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS,
     heartbeatInterval: config.KAFKA_HEARTBEAT_INTERVAL_MS,
+    // How long a rebalance waits for members to rejoin; a member that crashed
+    // holds up every rebalance this long. Above the longest batch, below forever.
+    rebalanceTimeout: config.KAFKA_REBALANCE_TIMEOUT_MS,
     // Fetch at least one whole maximal event.
     maxBytesPerPartition: Math.max(1024 * 1024, config.MAX_EVENT_BYTES + 64 * 1024),
     allowAutoTopicCreation: false,
@@ -151,13 +176,13 @@ export function build(deps: ProjectorDeps): Projector {
         }
       }
       // Dead letters first: once the offset is committed the bad message must be in the DLQ.
-      if (letters.length > 0) {
+      if (letters.length > 0 && sendsDeadLetters) {
         if (!(await sendDeadLetters(letters, letterKeys, keepGoing))) return;
-        stats.deadLettered += letters.length;
         for (const l of letters) logger.warn({ partition: l.partition, offset: l.offset, kind: l.kind, reason: l.reason }, 'event dead-lettered');
       }
+      stats.deadLettered += letters.length;
       const last = slice[slice.length - 1]!.offset;
-      const applied = await retryUntil(() => readModel.apply(null, batch.partition, events, last), {
+      const applied = await retryUntil(() => readModel.apply(target, batch.partition, events, last), {
         shouldGoOn: keepGoing,
         onRetry: async (err, attempt, delayMs) => {
           stats.redisRetries++;
@@ -171,10 +196,46 @@ export function build(deps: ProjectorDeps): Projector {
       });
       if (!applied.ok) return;
       for (const o of applied.value) stats.outcomes[o]++;
+      deps.metrics?.recordApplied(events, applied.value);
       stats.messages += slice.length;
       resolveOffset(last);
       crashesInARow = 0;
       await heartbeat();
+    }
+  }
+
+  /**
+   * On every assignment, start each partition just after the read model's own
+   * checkpoint (the last offset it applied, written atomically with the
+   * events) when that is ahead of the group's committed offset. The read model
+   * is the source of truth for its position: lost or expired consumer-group
+   * offsets, or a new group name, mean no replay, and redeliveries after a
+   * crash are skipped before they are fetched twice. Batches fetched before
+   * the seek are flagged stale and abandoned (handleBatch).
+   */
+  async function resumeFromCheckpoints(assignment: Record<string, number[]>) {
+    const partitions = assignment[config.EVENTS_TOPIC] ?? [];
+    if (partitions.length === 0) return;
+    // Paused synchronously, inside the GROUP_JOIN event, so no fetch runs
+    // from the committed offsets before the seek below lands.
+    const paused = [{ topic: config.EVENTS_TOPIC, partitions }];
+    consumer.pause(paused);
+    try {
+      const gen = target ?? (await readModel.activeGeneration());
+      if (gen === null) return;
+      const checkpoints = await readModel.checkpoints(Number(gen));
+      for (const partition of partitions) {
+        const applied = checkpoints[String(partition)];
+        if (applied !== undefined) {
+          consumer.seek({ topic: config.EVENTS_TOPIC, partition, offset: (BigInt(applied) + 1n).toString() });
+        }
+      }
+      logger.info({ partitions, checkpoints }, 'resuming after the read model checkpoints');
+    } catch (err) {
+      // Not fatal: the committed offsets are safe too, only slower (redeliveries are no-ops).
+      logger.warn({ err: (err as Error).message }, 'could not read checkpoints; resuming from committed offsets');
+    } finally {
+      consumer.resume(paused);
     }
   }
 
@@ -184,17 +245,18 @@ export function build(deps: ProjectorDeps): Projector {
     async start() {
       // The live projector writes to whichever generation is active when each
       // chunk runs (read inside the apply script), so it follows a rebuild's switch.
-      const generation = await readModel.ensureActiveGeneration();
-      await producer.connect();
+      const generation = target ?? (await readModel.ensureActiveGeneration());
+      if (sendsDeadLetters) await producer.connect();
       await consumer.connect();
       await consumer.subscribe({ topic: config.EVENTS_TOPIC, fromBeginning: true });
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => void resumeFromCheckpoints(payload.memberAssignment));
       await consumer.run({
         eachBatchAutoResolve: false,
         // Resolved (= applied) offsets are committed after every batch and every 5 s within long ones.
         autoCommitInterval: 5000,
-        eachBatch: handleBatch,
+        eachBatch: deps.metrics ? (payload) => deps.metrics!.observeBatch(payload, handleBatch) : handleBatch,
       });
-      logger.info({ topic: config.EVENTS_TOPIC, group: config.CONSUMER_GROUP, generation }, 'projector running');
+      logger.info({ topic: config.EVENTS_TOPIC, group: groupId, generation }, target === null ? 'projector running' : 'replay running');
     },
     async stop() {
       stopping = true;

@@ -1,0 +1,123 @@
+import { decodeEvent, type GroupEvent } from '@imgroups/contracts';
+import { ReadModel, ReferenceModel, type PositionedEvent } from '@imgroups/read-model';
+import { diffProjection, generateHistory, uniqueId } from '@imgroups/testing';
+import fc from 'fast-check';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { report, SEED } from '../support/reliability.js';
+
+/**
+ * Property: whatever the delivery does — duplicates, batches redelivered from
+ * an older committed offset, a crash between any two Redis writes of an apply
+ * call (fault injection: the script fails after N writes and keeps them, as an
+ * out-of-memory error would) — once every message has been delivered, the
+ * read model equals a plain in-memory model fed each message once, in order.
+ */
+const WINDOW = 128;
+const PARTITIONS = 3;
+const RUNS = Number(process.env.RELIABILITY_PROPERTY_RUNS ?? 1000);
+let redis: Redis;
+beforeAll(() => {
+  redis = new Redis(inject('testEnv').redisUrl);
+});
+afterAll(() => redis.disconnect());
+
+async function dropRoot(root: string) {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${root}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await redis.unlink(...keys);
+  } while (cursor !== '0');
+}
+
+const partitionOf = (groupID: string) => [...groupID].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7) % PARTITIONS;
+
+it(`property: ${RUNS} random histories with duplicates, redeliveries and crashes between writes equal the model`, async () => {
+  let events = 0;
+  let crashes = 0;
+  let redeliveries = 0;
+  const schedule = fc.record({
+    seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+    length: fc.integer({ min: 5, max: 80 }),
+    groups: fc.integer({ min: 1, max: 20 }),
+    users: fc.integer({ min: 2, max: 30 }),
+    // Delivery script: per step, how many messages a batch takes, the chunk
+    // size of the apply calls, whether the call crashes after k writes, and
+    // how far back the next delivery restarts (the last commit).
+    steps: fc.array(
+      fc.record({
+        take: fc.integer({ min: 1, max: 12 }),
+        chunk: fc.integer({ min: 1, max: 5 }),
+        crashAfter: fc.option(fc.integer({ min: 0, max: 40 }), { freq: 3 }),
+        rewind: fc.option(fc.integer({ min: 1, max: 10 }), { freq: 4 }),
+      }),
+      { minLength: 1, maxLength: 40 },
+    ),
+  });
+
+  await fc.assert(
+    fc.asyncProperty(schedule, async ({ seed, length, groups, users, steps }) => {
+      const root = uniqueId('prop');
+      const raw = generateHistory({ seed, events: length, groups, users, resendRate: 0.1, oddRate: 0.05, dismissRate: 0.03, prefix: 'p' });
+      // Split into partitions by key, offsets from 0 in each, as Kafka would.
+      const parts: PositionedEvent[][] = Array.from({ length: PARTITIONS }, () => []);
+      const model = new ReferenceModel(WINDOW);
+      for (const r of raw) {
+        const decoded = decodeEvent(JSON.stringify(r));
+        if (!decoded.ok) throw new Error(decoded.reason);
+        const p = parts[partitionOf(r.groupID)]!;
+        p.push({ offset: String(p.length), event: decoded.event as GroupEvent });
+      }
+      for (const p of parts) for (const { offset, event } of p) model.deliver(Number(offset), event);
+
+      const rm = new ReadModel(redis, { root, dedupeWindow: WINDOW });
+      await rm.ensureActiveGeneration();
+      const committed = parts.map(() => 0);
+      const position = parts.map(() => 0);
+      let s = 0;
+      try {
+        for (const step of steps) {
+          const pi = s++ % PARTITIONS;
+          const part = parts[pi]!;
+          if (step.rewind !== null) {
+            // A crash or rebalance: delivery resumes from the last commit.
+            position[pi] = Math.max(0, committed[pi]! - (step.rewind % 3));
+            redeliveries++;
+          }
+          const batch = part.slice(position[pi], position[pi]! + step.take);
+          if (batch.length === 0) continue;
+          const chunked = new ReadModel(redis, { root, dedupeWindow: WINDOW, chunkSize: step.chunk });
+          try {
+            const faults = step.crashAfter === null ? undefined : { crashAfterWrites: step.crashAfter };
+            await chunked.apply(null, pi, batch, batch[batch.length - 1]!.offset, faults);
+            position[pi]! += batch.length;
+            committed[pi] = position[pi]!;
+          } catch (err) {
+            if (!String(err).includes('INJECTED')) throw err;
+            crashes++;
+            position[pi] = committed[pi]!; // nothing of the batch was committed
+          }
+        }
+        // Finally everything is delivered, cleanly, from the last commits.
+        for (let pi = 0; pi < PARTITIONS; pi++) {
+          const rest = parts[pi]!.slice(committed[pi]);
+          if (rest.length) await rm.apply(null, pi, rest, rest[rest.length - 1]!.offset);
+        }
+        events += raw.length;
+        const userIDs = Array.from({ length: users }, (_, i) => `pu${i}`);
+        const diff = await diffProjection(rm, model, userIDs);
+        expect(diff.examples, `seed ${seed}`).toEqual([]);
+        // Every group's card too, dismissed ones absent.
+        for (const gid of Array.from({ length: groups }, (_, i) => `pg${i}`)) {
+          const card = await redis.get(rm.keys.entity('groupCard', 1, gid));
+          expect(card === null ? null : JSON.parse(card)).toEqual(model.card(gid));
+        }
+      } finally {
+        await dropRoot(root);
+      }
+    }),
+    { numRuns: RUNS, ...(process.env.CI ? { seed: SEED } : {}) },
+  );
+  report(`property: ${RUNS} histories (<=20 groups, <=30 users), ${events} events, ${crashes} injected crashes, ${redeliveries} redeliveries, 0 mismatches (seed ${process.env.CI ? SEED : 'random, printed on failure'})`);
+});
