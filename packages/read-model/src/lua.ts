@@ -189,11 +189,12 @@ for i, e in ipairs(batch) do
     local now = redis.call('HGET', ik, 'status')
     if now then
       if now ~= '2' then
+        -- Trim before adding, so the set never holds more than \`window\`
+        -- entries and stays in Redis' compact listpack encoding (<= 128).
         local sk = k_groupSeen(root, gen, gid)
+        local n = redis.call('ZCARD', sk)
+        if n >= window then W('ZREMRANGEBYRANK', sk, 0, n - window) end
         W('ZADD', sk, e.o, e.e)
-        if redis.call('ZCARD', sk) > window then
-          W('ZREMRANGEBYRANK', sk, 0, -(window + 1))
-        end
       end
       W('HSET', ik, '_o', e.o, '_p', partition)
       touch(gid)

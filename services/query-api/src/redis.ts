@@ -1,7 +1,8 @@
 import type { Config } from '@imgroups/config';
 import { Redis, type RedisOptions } from 'ioredis';
 
-const MAX_RECONNECT_DELAY_MS = 2000;
+// Short, so the API is back within a second of Redis returning after an outage.
+const MAX_RECONNECT_DELAY_MS = 250;
 
 /**
  * The query API's Redis client. A request must never wait on Redis longer than
@@ -10,8 +11,8 @@ const MAX_RECONNECT_DELAY_MS = 2000;
  * at most that long, while the client keeps reconnecting in the background
  * (capped backoff, forever) and the service recovers by itself.
  */
-export function createRedis(config: Config, overrides: RedisOptions = {}): Redis {
-  return new Redis(config.REDIS_URL, {
+export function createRedis(config: Config, overrides: RedisOptions = {}, url = config.REDIS_URL): Redis {
+  return new Redis(url, {
     commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
     connectTimeout: Math.max(config.REDIS_COMMAND_TIMEOUT_MS, 1000),
     enableOfflineQueue: true,
