@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TOPIC_POOL_SIZE } from './topics.js';
 import { createTopics } from './helpers.js';
-import { isListening, redisServerInstalled, startMokapi, startRedisServer } from './processes.js';
+import { freePort, isListening, redisServerInstalled, startMokapi, startRedisServer } from './processes.js';
 
 /**
  * One test environment for every suite. Where a container runtime answers,
@@ -59,14 +59,13 @@ function containerRuntimeProblem(timeoutMs = 5000): Promise<string | undefined> 
 }
 
 /**
- * @testcontainers/kafka drives Confluent's cp-kafka images: its start script
- * runs /etc/confluent/docker/run, which apache/kafka does not have, and
- * withKraft() rejects tags below 7.0.0 (so "3.9.1" throws). cp-kafka 7.9 is
- * Apache Kafka 3.9, the version docker-compose.yml runs; 9093 is the module's
- * listener for clients outside the container network.
+ * Apache Kafka's own image (KRaft, single node) through a GenericContainer:
+ * @testcontainers/kafka only drives Confluent's cp-kafka images (its start
+ * script runs /etc/confluent/docker/run). The client listener is bound to a
+ * host port chosen before the start, because Kafka must advertise the address
+ * clients use, and a mapped port is only known after the start.
  */
-const KAFKA_IMAGE = 'confluentinc/cp-kafka:7.9.1';
-const KAFKA_HOST_PORT = 9093;
+const KAFKA_IMAGE = 'apache/kafka:3.9.1';
 const REDIS_IMAGE = 'redis:7.4-alpine';
 /** As asyncapi/im-group-events.yaml declares them for the mock broker, so both environments agree. */
 const DECLARED_TOPICS = [
@@ -74,22 +73,47 @@ const DECLARED_TOPICS = [
   { topic: 'im.group.events.dlq', numPartitions: 1 },
 ];
 
+async function startKafkaContainer() {
+  const { GenericContainer, Wait, getContainerRuntimeClient } = await import('testcontainers');
+  const host = (await getContainerRuntimeClient()).info.containerRuntime.host;
+  const port = await freePort();
+  const container = await new GenericContainer(KAFKA_IMAGE)
+    .withExposedPorts({ container: 9092, host: port })
+    .withEnvironment({
+      KAFKA_NODE_ID: '1',
+      KAFKA_PROCESS_ROLES: 'broker,controller',
+      KAFKA_LISTENERS: 'PLAINTEXT://0.0.0.0:9092,CONTROLLER://0.0.0.0:9093',
+      KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://${host}:${port}`,
+      KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
+      KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+      KAFKA_CONTROLLER_QUORUM_VOTERS: '1@localhost:9093',
+      KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '1',
+      KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: '1',
+      KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: '1',
+      KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
+      KAFKA_AUTO_CREATE_TOPICS_ENABLE: 'false',
+    })
+    .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
+    .withStartupTimeout(120_000)
+    .start();
+  return { container, brokers: [`${host}:${port}`] };
+}
+
 async function startContainers(): Promise<TestEnvironment> {
-  const { KafkaContainer } = await import('@testcontainers/kafka');
   const { RedisContainer } = await import('@testcontainers/redis');
-  const [kafka, redis] = await Promise.allSettled([
-    new KafkaContainer(KAFKA_IMAGE).withKraft().start(),
-    new RedisContainer(REDIS_IMAGE).start(),
-  ]);
+  const [kafka, redis] = await Promise.allSettled([startKafkaContainer(), new RedisContainer(REDIS_IMAGE).start()]);
   if (kafka.status === 'rejected' || redis.status === 'rejected') {
     // Stop the one that did start rather than leave it to the reaper.
-    await Promise.allSettled([kafka, redis].flatMap((r) => (r.status === 'fulfilled' ? [r.value.stop()] : [])));
+    await Promise.allSettled([
+      ...(kafka.status === 'fulfilled' ? [kafka.value.container.stop()] : []),
+      ...(redis.status === 'fulfilled' ? [redis.value.stop()] : []),
+    ]);
     throw kafka.status === 'rejected' ? kafka.reason : (redis as PromiseRejectedResult).reason;
   }
   const stop = async () => {
-    await Promise.all([kafka.value.stop(), redis.value.stop()]);
+    await Promise.all([kafka.value.container.stop(), redis.value.stop()]);
   };
-  const kafkaBrokers = [`${kafka.value.getHost()}:${kafka.value.getMappedPort(KAFKA_HOST_PORT)}`];
+  const kafkaBrokers = kafka.value.brokers;
   try {
     await createTopics(kafkaBrokers, DECLARED_TOPICS);
   } catch (err) {
