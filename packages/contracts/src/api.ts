@@ -18,7 +18,10 @@ export function Pagination(maxShowNumber = DEFAULT_MAX_SHOW_NUMBER) {
  * U+FFFD and name another ID, so it is refused like any other bad ID.
  */
 const LONE_SURROGATE = /\p{Cs}/u;
-export const RequestId = Id.refine((s) => !LONE_SURROGATE.test(s), 'must be well-formed Unicode (no lone surrogate)');
+export const RequestId = Id.refine((s) => !LONE_SURROGATE.test(s), 'must be well-formed Unicode (no lone surrogate)').meta({
+  description: '1-64 characters; no "{", "}", ":", control characters or lone surrogates (IDs are part of Redis keys)',
+  pattern: '^[^{}:\\u0000-\\u001f\\u007f]+$',
+});
 
 export function GetJoinedGroupListReq(maxShowNumber = DEFAULT_MAX_SHOW_NUMBER) {
   return z.strictObject({
@@ -186,7 +189,7 @@ export type GetFullJoinGroupIDsResp = z.infer<typeof GetFullJoinGroupIDsResp>;
 
 export const GetAdminTokenReq = z.strictObject({
   secret: z.string().min(1, 'must not be empty'),
-  userID: Id,
+  userID: RequestId,
 });
 export const GetAdminTokenResp = z.object({
   token: z.string(),

@@ -91,7 +91,9 @@ function rows(
   });
 }
 
-const sumLag = (r: PartitionRow[]) => (r.some((x) => x.lag === null) ? null : r.reduce((n, x) => n + (x.lag ?? 0), 0));
+/** Unknown unless Kafka told us every partition's high watermark. */
+const sumLag = (r: PartitionRow[], hw: Map<number, number> | null) =>
+  hw === null || r.some((x) => x.lag === null) ? null : r.reduce((n, x) => n + (x.lag ?? 0), 0);
 
 export async function readStatus(source: StatusSource): Promise<Status> {
   const { redis, root, topic, consumerGroup } = source;
@@ -107,7 +109,7 @@ export async function readStatus(source: StatusSource): Promise<Status> {
   ]);
   const [activeCkpt, rebuildCkpt] = await Promise.all([
     active === null ? new Map<number, number>() : gens.checkpoints(active),
-    record && record.status === 'running' ? gens.checkpoints(record.generation) : new Map<number, number>(),
+    record ? gens.checkpoints(record.generation) : new Map<number, number>(),
   ]);
 
   let kafka: Status['kafka'] = { ok: true };
@@ -151,7 +153,7 @@ export async function readStatus(source: StatusSource): Promise<Status> {
     root,
     topic,
     at: Date.now(),
-    active: { generation: active, consumerGroup, lag: sumLag(activeRows), partitions: activeRows },
+    active: { generation: active, consumerGroup, lag: sumLag(activeRows, hw), partitions: activeRows },
     rebuild,
     pendingDeletion,
     scratch,
@@ -257,7 +259,7 @@ export function formatStatus(s: Status): string {
       out.push(
         r.lock
           ? `    lock held by ${r.lock.holder ? `${r.lock.holder.host} pid ${r.lock.holder.pid} since ${time(r.lock.holder.startedAt)}` : 'an unknown holder'}, expires in ${Math.ceil(r.lock.expiresInMs / 1000)} s unless refreshed`
-          : '    no process holds the lock: interrupted; `pnpm rebuild` resumes it, `pnpm rebuild --fresh` starts over',
+          : '    no process holds the lock: interrupted; `pnpm run rebuild` resumes it, `pnpm run rebuild --fresh` starts over',
       );
       if (r.partitions.length > 0) out.push(...table(r.partitions, false));
     } else {

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { build } from './app.js';
 import { createLogger, kafkaLogCreator } from './logger.js';
+import { createProjectorMetrics, startMetricsServer, type MetricsServer } from './metrics.js';
 
 /** Wiring and signals only; the behaviour is in app.ts. */
 
@@ -29,7 +30,20 @@ const kafka = new Kafka({
   retry: { retries: config.KAFKA_RETRIES, initialRetryTime: 300, maxRetryTime: 10_000 },
 });
 
-const projector = build({ config, redis, kafka, logger });
+const metrics = createProjectorMetrics(() => projector.stats);
+const projector = build({ config, redis, kafka, logger, metrics });
+
+// GET /metrics on its own port (0 = off). A port already taken is logged, not
+// fatal: projecting matters more than being scraped.
+let metricsServer: MetricsServer | undefined;
+if (config.PROJECTOR_METRICS_PORT > 0) {
+  try {
+    metricsServer = await startMetricsServer(metrics.registry, config.PROJECTOR_METRICS_HOST, config.PROJECTOR_METRICS_PORT);
+    logger.info({ host: config.PROJECTOR_METRICS_HOST, port: metricsServer.port }, 'metrics served at /metrics');
+  } catch (err) {
+    logger.error({ err, port: config.PROJECTOR_METRICS_PORT }, 'cannot serve metrics; projecting without them');
+  }
+}
 
 let exiting = false;
 async function shutdown(signal: string, code: number) {
@@ -44,6 +58,7 @@ async function shutdown(signal: string, code: number) {
   try {
     await projector.stop();
     await redis.quit().catch(() => redis.disconnect());
+    await metricsServer?.close();
     logger.info({ stats: projector.stats }, 'projector stopped');
   } finally {
     process.exit(code);

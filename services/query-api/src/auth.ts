@@ -30,9 +30,16 @@ export interface MintedToken {
   expireTimeSeconds: number;
 }
 
+/** What a verified token says about its caller. */
+export interface Caller {
+  userID: string;
+  /** The PlatformID claim, when present (it names the token-status hash). */
+  platformID: number | undefined;
+}
+
 export interface Auth {
-  /** The token's UserID, or a CodeError 1501/1503/1504/1505. */
-  verify(token: string): string;
+  /** The token's caller, or a CodeError 1501/1503/1504/1505. */
+  verify(token: string): Caller;
   mint(userID: string, platformID: number, nowMs?: number): MintedToken;
 }
 
@@ -92,7 +99,7 @@ export function createAuth(options: { secret: string; expireDays: number }): Aut
       if (platformID !== undefined && !Number.isInteger(platformID)) {
         throw new CodeError(ErrCode.TokenMalformed, 'token PlatformID claim is not an integer');
       }
-      return userID;
+      return { userID, platformID: platformID as number | undefined };
     },
 
     mint(userID, platformID, nowMs = Date.now()) {

@@ -21,16 +21,16 @@ function errCodeOf(token: string): number | 'verified' {
 
 describe('tokens minted by OpenIM', () => {
   it('verify unchanged and yield their UserID', () => {
-    expect(auth.verify(openImToken(SECRET, '3517105008'))).toBe('3517105008');
+    expect(auth.verify(openImToken(SECRET, '3517105008'))).toEqual({ userID: '3517105008', platformID: 1 });
   });
 
   it('verify whatever the PlatformID', () => {
-    expect(auth.verify(openImToken(SECRET, 'u1', { platformID: 5 }))).toBe('u1');
+    expect(auth.verify(openImToken(SECRET, 'u1', { platformID: 5 }))).toEqual({ userID: 'u1', platformID: 5 });
   });
 
   it('verify with extra claims present', () => {
     const t = signHs256(SECRET, GO_HEADER, { UserID: 'u2', PlatformID: 1, exp: now() + 60, nbf: now() - 60, iat: now(), jti: 'x' });
-    expect(auth.verify(t)).toBe('u2');
+    expect(auth.verify(t).userID).toBe('u2');
   });
 });
 
@@ -51,7 +51,7 @@ describe('admin tokens we mint', () => {
   });
 
   it('verify with our own verifier', () => {
-    expect(auth.verify(auth.mint('imAdmin', ADMIN_PLATFORM_ID).token)).toBe('imAdmin');
+    expect(auth.verify(auth.mint('imAdmin', ADMIN_PLATFORM_ID).token)).toEqual({ userID: 'imAdmin', platformID: 10 });
   });
 });
 

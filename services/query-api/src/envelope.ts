@@ -24,3 +24,13 @@ export function joinedGroupListEnvelope(total: number, groupsJson: string): stri
 export function errorEnvelope(code: ErrCode, errDlt: string): string {
   return JSON.stringify({ errCode: code, errMsg: ErrMsg[code], errDlt });
 }
+
+/** get_groups_info's body: the cards as the read model joined them. */
+export function groupsInfoEnvelope(groupsJson: string): string {
+  return `{"errCode":0,"errMsg":"","errDlt":"","data":{"groupInfos":[${groupsJson}]}}`;
+}
+
+/** get_group_member_list's body: the members as the read model serialized them. */
+export function memberListEnvelope(total: number, membersJson: string): string {
+  return `{"errCode":0,"errMsg":"","errDlt":"","data":{"total":${total},"members":[${membersJson}]}}`;
+}

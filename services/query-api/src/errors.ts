@@ -2,6 +2,7 @@ import { CodeError, ErrCode, formatDetail, type DetailValue } from '@imgroups/co
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { errorEnvelope, JSON_CONTENT_TYPE } from './envelope.js';
+import type {} from './request-state.js';
 
 /**
  * Errors -> envelope, in one place. Upstream answers every outcome with HTTP
@@ -141,14 +142,17 @@ export function mapError(err: unknown, bodyLimit: number): Mapped {
   return { status: 200, code: ErrCode.ServerInternal, errDlt: '' };
 }
 
+/**
+ * The error handler. It logs nothing itself: the request's one access-log
+ * line (app.ts, onResponse) carries the errCode, and for a 500 the error with
+ * its stack.
+ */
 export function createErrorHandler(bodyLimit: number) {
   return function handleError(err: unknown, request: FastifyRequest, reply: FastifyReply) {
     const mapped = mapError(err, bodyLimit);
-    if (mapped.code === ErrCode.ServerInternal) {
-      request.log.error({ err }, 'request failed');
-    } else {
-      request.log.info({ errCode: mapped.code, errDlt: mapped.errDlt }, 'request rejected');
-    }
+    request.errCode = mapped.code;
+    request.errDlt = mapped.errDlt;
+    if (mapped.code === ErrCode.ServerInternal) request.failure = err;
     return reply
       .code(mapped.status)
       .header('content-type', JSON_CONTENT_TYPE)

@@ -6,9 +6,15 @@ import { createRedis } from './redis.js';
 
 const config = loadConfigOrExit(process.env, 'query-api');
 const redis = createRedis(config);
+// OpenIM's Redis, when the token status lives elsewhere than the read model.
+const tokenStatusRedis =
+  config.TOKEN_STATUS_CHECK && config.TOKEN_STATUS_REDIS_URL !== config.REDIS_URL
+    ? createRedis(config, {}, config.TOKEN_STATUS_REDIS_URL)
+    : undefined;
 const app = await build({
   config,
   redis,
+  tokenStatusRedis,
   ...(config.LOG_FORMAT === 'pretty'
     ? { logger: { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } } }
     : {}),
@@ -25,6 +31,7 @@ redis.on('error', (err: Error) => {
   redisDown = true;
   app.log.warn({ err }, 'redis unreachable; queries answer 500 until it is back');
 });
+tokenStatusRedis?.on('error', (err: Error) => app.log.debug({ err }, 'token status redis unreachable'));
 redis.on('ready', () => {
   if (!redisDown) return;
   redisDown = false;
@@ -50,6 +57,7 @@ async function shutdown(signal: string) {
   }
   // QUIT waits for pending replies; with Redis gone it fails (bounded by the command timeout) and we just drop the socket.
   await redis.quit().catch(() => redis.disconnect());
+  await tokenStatusRedis?.quit().catch(() => tokenStatusRedis.disconnect());
   process.exit(exitCode);
 }
 process.once('SIGINT', () => void shutdown('SIGINT'));
@@ -60,5 +68,6 @@ try {
 } catch (err) {
   app.log.fatal({ err }, 'cannot listen');
   redis.disconnect();
+  tokenStatusRedis?.disconnect();
   process.exit(1);
 }

@@ -1,0 +1,77 @@
+/**
+ * The bench's own server, a process beside the query API:
+ *   node --conditions=source --import tsx bench/lib/server.ts <setup.json>
+ *
+ * Same Fastify options as the query API (fastify-options.ts reads them from
+ * the product), same logger (level, redaction) and log controller as app.ts,
+ * but none of the product's hooks or plugins. Routes:
+ *
+ *   POST /bench/static/:name   a pre-serialized body, sent as is: the HTTP ceiling
+ *   POST /bench/upstream       upstream's way: the user's whole joined-ID list is
+ *                              one cached JSON string; GET it, JSON.parse it,
+ *                              slice the page, MGET the page's groups, answer
+ *
+ * Configuration comes from the config module like the services' (REDIS_URL,
+ * API_HOST, API_PORT, LOG_LEVEL, REDIS_KEY_PREFIX); the bodies and options
+ * from the setup file the driver wrote.
+ */
+import { readFileSync } from 'node:fs';
+import { loadConfigOrExit } from '@imgroups/config';
+import { createRedis } from '@imgroups/query-api';
+import { keyspace } from '@imgroups/read-model';
+import Fastify, { LogController, type FastifyServerOptions } from 'fastify';
+import { upstreamJoinedKey } from './workload.js';
+
+export interface BenchServerSetup {
+  /** Fastify options of the product (fastify-options.ts). */
+  options: Record<string, unknown>;
+  /** Static bodies by name. */
+  statics: Record<string, string>;
+  /** The generation whose cards the upstream route reads. */
+  generation: number;
+}
+
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+const config = loadConfigOrExit(process.env, 'bench-server');
+const setup = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as BenchServerSetup;
+const redis = createRedis(config);
+const keys = keyspace(config.REDIS_KEY_PREFIX);
+
+const app = Fastify({
+  ...(setup.options as FastifyServerOptions),
+  // As app.ts: pino at LOG_LEVEL with the token redacted; fastify's own request lines off.
+  logger: { level: config.LOG_LEVEL, redact: { paths: ['req.headers.token', 'headers.token'], censor: '[redacted]' } },
+  logController: new LogController({ requestIdLogLabel: 'operationID', disableRequestLogging: true }),
+});
+
+for (const [name, body] of Object.entries(setup.statics)) {
+  app.post(`/bench/static/${name}`, async (_request, reply) => {
+    reply.header('content-type', JSON_CONTENT_TYPE);
+    return body;
+  });
+}
+
+interface PageRequest {
+  fromUserID: string;
+  pagination: { pageNumber: number; showNumber: number };
+}
+
+app.post('/bench/upstream', async (request, reply) => {
+  const { fromUserID, pagination } = request.body as PageRequest;
+  const cached = await redis.get(upstreamJoinedKey(config.REDIS_KEY_PREFIX, fromUserID));
+  const ids = cached === null ? [] : (JSON.parse(cached) as string[]);
+  const start = (pagination.pageNumber - 1) * pagination.showNumber;
+  const page = ids.slice(start, start + pagination.showNumber);
+  const cards = page.length ? await redis.mget(page.map((id) => keys.entity('groupCard', setup.generation, id))) : [];
+  reply.header('content-type', JSON_CONTENT_TYPE);
+  return `{"errCode":0,"errMsg":"","errDlt":"","data":{"total":${ids.length},"groups":[${cards.filter((c) => c !== null).join(',')}]}}`;
+});
+
+process.once('SIGTERM', () => {
+  void app.close().then(() => {
+    redis.disconnect();
+    process.exit(0);
+  });
+});
+await app.listen({ host: config.API_HOST, port: config.API_PORT });

@@ -1,0 +1,179 @@
+/**
+ * Not a test file: shared arrangements for the query API's *.int.spec.ts
+ * (named .spec.ts so the build leaves it out, and no suite's pattern runs it).
+ * Data is arranged through the real projection path (decodeEvent -> ReadModel
+ * apply) under a key root of the calling file's own, removed at the end.
+ */
+import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { loadConfig, type Config } from '@imgroups/config';
+import { decodeEvent } from '@imgroups/contracts';
+import { ReadModel } from '@imgroups/read-model';
+import { openImToken, uniqueId } from '@imgroups/testing';
+import type { FastifyInstance, InjectOptions } from 'fastify';
+import { Redis } from 'ioredis';
+import { expect, inject } from 'vitest';
+import { build, type AppDeps } from './app.js';
+
+export const SECRET = 'int-test-secret';
+export const ADMIN = 'imAdmin';
+
+export interface Member {
+  userID: string;
+  joinTime: number;
+  roleLevel?: 20 | 60 | 100;
+  joinSource?: 1 | 2 | 3 | 4;
+  inviterUserID?: string;
+}
+
+export interface Reply {
+  status: number;
+  headers: Record<string, unknown>;
+  raw: string;
+  body: Record<string, any>;
+}
+
+/** A key root in the suite's Redis, a projection writer for it, and apps reading it. */
+export class World {
+  readonly root = uniqueId('qa');
+  readonly redisUrl = inject('testEnv').redisUrl;
+  readonly redis = new Redis(this.redisUrl);
+  readonly readModel = new ReadModel(this.redis, { root: this.root, dedupeWindow: 128 });
+  private offset = 0;
+  private readonly apps: FastifyInstance[] = [];
+  gen = 0;
+
+  async start(): Promise<this> {
+    this.gen = await this.readModel.ensureActiveGeneration();
+    return this;
+  }
+
+  config(overrides: Record<string, string> = {}): Config {
+    return loadConfig({
+      REDIS_URL: this.redisUrl,
+      REDIS_KEY_PREFIX: this.root,
+      LOG_LEVEL: 'silent',
+      OPENIM_SECRET: SECRET,
+      ADMIN_USER_IDS: `${ADMIN},opsAdmin`,
+      ...overrides,
+    });
+  }
+
+  /** An app on this world (closed by `stop`). */
+  async app(overrides: Record<string, string> = {}, deps: Partial<AppDeps> = {}): Promise<FastifyInstance> {
+    const app = await build({ config: this.config(overrides), redis: this.redis, ...deps });
+    this.apps.push(app);
+    return app;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.apps.map((a) => a.close()));
+    // Remove this world's keys only; the Redis is shared.
+    for await (const keys of this.redis.scanStream({ match: `${this.root}:*`, count: 500 })) {
+      if ((keys as string[]).length) await this.redis.unlink(...(keys as string[]));
+    }
+    await this.redis.quit();
+  }
+
+  /** Apply events through the decoder and the apply script; each must apply. */
+  async apply(...raw: object[]): Promise<void> {
+    const events = raw.map((r) => {
+      const decoded = decodeEvent(JSON.stringify(r));
+      if (!decoded.ok) throw new Error(`test event is invalid: ${decoded.reason}`);
+      this.offset += 1;
+      return { offset: String(this.offset), event: decoded.event };
+    });
+    const outcomes = await this.readModel.apply(this.gen, 0, events);
+    expect(outcomes).toEqual(events.map(() => 'applied'));
+  }
+
+  /** `user` joins each group at the given time; every group gets its own owner. */
+  async joinGroups(user: string, groups: { groupID: string; joinTime: number }[]): Promise<void> {
+    await this.apply(
+      ...groups.map((g) => ev.created(g.groupID, { userID: uniqueId('owner'), joinTime: 1 }, [{ userID: user, joinTime: g.joinTime }])),
+    );
+  }
+}
+
+const event = (type: string, groupID: string, data: object) => ({
+  eventID: randomUUID(),
+  type,
+  version: 1,
+  groupID,
+  occurredAt: Date.now(),
+  operatorUserID: ADMIN,
+  data,
+});
+
+const member = (m: Member, roleLevel: number) => ({ roleLevel, ...m });
+
+/** Raw events as a producer sends them. */
+export const ev = {
+  created: (groupID: string, owner: Member, others: Member[] = [], group: object = {}, operatorUserID = ADMIN) => ({
+    ...event('group.created', groupID, {
+      group: { groupName: `name of ${groupID}`, ownerUserID: owner.userID, createTime: owner.joinTime, ...group },
+      members: [member(owner, 100), ...others.map((m) => member(m, 20))],
+    }),
+    operatorUserID,
+  }),
+  joined: (groupID: string, members: Member[], operatorUserID = ADMIN) => ({
+    ...event('member.joined', groupID, { members: members.map((m) => member(m, 20)) }),
+    operatorUserID,
+  }),
+  left: (groupID: string, userIDs: string[]) => event('member.left', groupID, { userIDs, reason: 'quit' }),
+  roleChanged: (groupID: string, userID: string, roleLevel: 20 | 60) => event('member.role_changed', groupID, { userID, roleLevel }),
+  transferred: (groupID: string, oldOwnerUserID: string, newOwnerUserID: string) =>
+    event('group.owner_transferred', groupID, { oldOwnerUserID, newOwnerUserID }),
+  infoUpdated: (groupID: string, patch: object) => event('group.info_updated', groupID, patch),
+  statusChanged: (groupID: string, status: 0 | 1 | 3) => event('group.status_changed', groupID, { status }),
+  dismissed: (groupID: string) => event('group.dismissed', groupID, {}),
+};
+
+export const tokenFor = (userID: string, opts?: Parameters<typeof openImToken>[2]) => openImToken(SECRET, userID, opts);
+
+export function headersFor(userID: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { operationID: uniqueId('op'), token: tokenFor(userID), ...extra };
+}
+
+/** A POST with a JSON body (an object, or a string sent as is) as `as`. */
+export function post(url: string, payload: unknown, as: string, extra: Record<string, string> = {}): InjectOptions {
+  return {
+    method: 'POST',
+    url,
+    headers: headersFor(as, { 'content-type': 'application/json', ...extra }),
+    payload: payload as InjectOptions['payload'],
+  };
+}
+
+export async function send(app: FastifyInstance, opts: InjectOptions): Promise<Reply> {
+  const res = await app.inject(opts);
+  let body: Record<string, any> = {};
+  try {
+    body = res.json() as Record<string, any>;
+  } catch {
+    // left empty: the caller's assertion on `raw` says what came back
+  }
+  return { status: res.statusCode, headers: res.headers, raw: res.body, body };
+}
+
+/** Asserts an HTTP 200 ArgsError envelope, no data, with exactly this errDlt (or one matching it). */
+export function expectArgsError(res: Reply, errDlt: string | RegExp): void {
+  expect(res.status, res.raw).toBe(200);
+  expect(Object.keys(res.body)).toEqual(['errCode', 'errMsg', 'errDlt']);
+  expect(res.body.errCode).toBe(1001);
+  expect(res.body.errMsg).toBe('ArgsError');
+  if (typeof errDlt === 'string') expect(res.body.errDlt).toBe(errDlt);
+  else expect(res.body.errDlt).toMatch(errDlt);
+}
+
+/** JSON log lines written by an app built with `logger: { stream }`. */
+export function logCapture(level = 'info') {
+  const lines: Record<string, any>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line));
+      cb();
+    },
+  });
+  return { lines, logger: { level, stream } };
+}

@@ -1,0 +1,204 @@
+import type { Config } from '@imgroups/config';
+import {
+  CodeError,
+  ErrCode,
+  GetFullJoinGroupIDsReq,
+  GetFullJoinGroupIDsResp,
+  GetGroupMemberListReq,
+  GetGroupMemberListResp,
+  GetGroupsInfoReq,
+  GetGroupsInfoResp,
+  GetJoinedGroupListReq,
+  GetJoinedGroupListResp,
+} from '@imgroups/contracts';
+import type { ReadModel } from '@imgroups/read-model';
+import type { FastifyInstance, onRequestHookHandler } from 'fastify';
+import {
+  groupsInfoEnvelope,
+  joinedGroupListEnvelope,
+  JSON_CONTENT_TYPE,
+  memberListEnvelope,
+  okEnvelope,
+} from './envelope.js';
+import { parseArgs } from './errors.js';
+import { idHash } from './id-hash.js';
+import { withExactTopLevelIntegers } from './json.js';
+import type { RouteDoc } from './openapi.js';
+import type {} from './request-state.js';
+
+export interface GroupRoutesContext {
+  config: Config;
+  readModel: ReadModel;
+  admins: ReadonlySet<string>;
+  /** operationID + token checks (and the token status), before the body is read. */
+  authenticate: onRequestHookHandler;
+  /** Counts a failed Redis read; returns the error to rethrow (a 500). */
+  redisFailure(err: unknown): unknown;
+}
+
+/** Token routes answer these besides 0, before their own: headers, token, body. */
+const TOKEN_ERRORS = [
+  ErrCode.Args,
+  ErrCode.TokenExpired,
+  ErrCode.TokenMalformed,
+  ErrCode.TokenNotValidYet,
+  ErrCode.TokenUnknown,
+  ErrCode.TokenKicked,
+  ErrCode.TokenNotExist,
+  ErrCode.ServerInternal,
+] as const;
+const TOKEN_HTTP_ERRORS = [413, 429, 503] as const;
+
+function requireSelfOrAdmin(ctx: GroupRoutesContext, caller: string, userID: string, field: string) {
+  if (caller !== userID && !ctx.admins.has(caller)) {
+    throw new CodeError(ErrCode.NoPermission, 'only the user or an admin may read this', { [field]: userID });
+  }
+}
+
+/** The four group reads, all answered from the active generation by one Lua call each. */
+export async function registerGroupRoutes(app: FastifyInstance, ctx: GroupRoutesContext): Promise<void> {
+  const { config, readModel, authenticate } = ctx;
+  // Schemas are built once; a request only runs them.
+  const joinedListReq = GetJoinedGroupListReq(config.MAX_SHOW_NUMBER);
+  const groupsInfoReq = GetGroupsInfoReq(config.MAX_GROUP_IDS);
+  const memberListReq = GetGroupMemberListReq(config.MAX_SHOW_NUMBER);
+
+  const joinedListDoc: RouteDoc = {
+    summary: "A page of the groups a user has joined",
+    description:
+      'Join time ascending, ties by groupID; dismissed groups never appear. `total` is the whole count. ' +
+      'The caller reads its own list, or any list with an admin token.',
+    tags: ['groups'],
+    headers: 'operationID+token',
+    body: joinedListReq,
+    data: GetJoinedGroupListResp,
+    errCodes: [...TOKEN_ERRORS, ErrCode.NoPermission],
+    httpErrors: TOKEN_HTTP_ERRORS,
+  };
+  app.post('/group/get_joined_group_list', { onRequest: authenticate, config: { openapi: joinedListDoc } }, async (request, reply) => {
+    const { fromUserID, pagination } = parseArgs(joinedListReq, request.body);
+    request.fromUserID = fromUserID;
+    requireSelfOrAdmin(ctx, request.userID, fromUserID, 'fromUserID');
+    const { pageNumber, showNumber } = pagination;
+    let page;
+    try {
+      page = await readModel.readPage(fromUserID, (pageNumber - 1) * showNumber, showNumber);
+    } catch (err) {
+      throw ctx.redisFailure(err);
+    }
+    reply.header('content-type', JSON_CONTENT_TYPE);
+    return joinedGroupListEnvelope(page.total, page.groupsJson);
+  });
+
+  const groupsInfoDoc: RouteDoc = {
+    summary: 'Groups by ID',
+    description:
+      `Any caller with a valid token. At most MAX_GROUP_IDS (${config.MAX_GROUP_IDS}) IDs; repeated IDs answer once, ` +
+      'in the order asked. Unknown groups are left out; a dismissed group answers with status 2 and memberCount 0.',
+    tags: ['groups'],
+    headers: 'operationID+token',
+    body: groupsInfoReq,
+    data: GetGroupsInfoResp,
+    errCodes: TOKEN_ERRORS,
+    httpErrors: TOKEN_HTTP_ERRORS,
+  };
+  app.post('/group/get_groups_info', { onRequest: authenticate, config: { openapi: groupsInfoDoc } }, async (request, reply) => {
+    const { groupIDs } = parseArgs(groupsInfoReq, request.body);
+    let info;
+    try {
+      info = await readModel.readGroupsInfo([...new Set(groupIDs)]);
+    } catch (err) {
+      throw ctx.redisFailure(err);
+    }
+    reply.header('content-type', JSON_CONTENT_TYPE);
+    return groupsInfoEnvelope(info.groupsJson);
+  });
+
+  const memberListDoc: RouteDoc = {
+    summary: "A page of a group's members",
+    description:
+      'Join time ascending, ties by userID; `total` is the member count. The caller must be a member or an admin: ' +
+      'anyone else gets 1002, whether the group exists or not. For an admin, an unknown group is 1201 and a ' +
+      'dismissed one 1204.',
+    tags: ['groups'],
+    headers: 'operationID+token',
+    body: memberListReq,
+    data: GetGroupMemberListResp,
+    errCodes: [...TOKEN_ERRORS, ErrCode.NoPermission, ErrCode.GroupIDNotFound, ErrCode.DismissedAlready],
+    httpErrors: TOKEN_HTTP_ERRORS,
+  };
+  app.post('/group/get_group_member_list', { onRequest: authenticate, config: { openapi: memberListDoc } }, async (request, reply) => {
+    const { groupID, pagination } = parseArgs(memberListReq, request.body);
+    request.groupID = groupID;
+    const { pageNumber, showNumber } = pagination;
+    let page;
+    try {
+      page = await readModel.readMemberPage(
+        groupID,
+        { userID: request.userID, isAdmin: ctx.admins.has(request.userID) },
+        (pageNumber - 1) * showNumber,
+        showNumber,
+      );
+    } catch (err) {
+      throw ctx.redisFailure(err);
+    }
+    switch (page.outcome) {
+      case 'no_permission':
+        throw new CodeError(ErrCode.NoPermission, 'only a member of the group or an admin may list its members', { groupID });
+      case 'not_found':
+        throw new CodeError(ErrCode.GroupIDNotFound, 'group not found', { groupID });
+      case 'dismissed':
+        throw new CodeError(ErrCode.DismissedAlready, 'group was dismissed', { groupID });
+      case 'ok':
+        break;
+    }
+    reply.header('content-type', JSON_CONTENT_TYPE);
+    return memberListEnvelope(page.total, page.membersJson);
+  });
+
+  const fullIdsDoc: RouteDoc = {
+    summary: "All of a user's group IDs, unless the client already has them",
+    description:
+      '`idHash` is upstream\'s IdHash of the list: the first 8 bytes of md5 over the JSON-encoded (Go encoding/json) ' +
+      'ID list in list order (join time, then groupID), read as a big-endian uint64; 0 for no groups. When the ' +
+      'client sends the current hash, `equal` is true and `groupIDs` is []. `version` counts the changes to the ' +
+      "user's set; `versionID` is the read model's generation (it changes after a rebuild). Self or admin only.",
+    tags: ['groups'],
+    headers: 'operationID+token',
+    body: GetFullJoinGroupIDsReq,
+    data: GetFullJoinGroupIDsResp,
+    errCodes: [...TOKEN_ERRORS, ErrCode.NoPermission],
+    httpErrors: TOKEN_HTTP_ERRORS,
+  };
+  // idHash is a uint64: past 2^53 JSON.parse would round it, so this route's
+  // JSON parser recovers top-level integers exactly (json.ts).
+  await app.register(async (scope) => {
+    const parseJson = scope.getDefaultJsonParser('error', 'error');
+    scope.removeContentTypeParser('application/json');
+    scope.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+      parseJson(request, body as string, (err, value) => {
+        if (err) return done(err, undefined);
+        done(null, withExactTopLevelIntegers(body as string, value));
+      });
+    });
+    scope.post('/group/get_full_join_group_ids', { onRequest: authenticate, config: { openapi: fullIdsDoc } }, async (request, reply) => {
+      const { userID, idHash: clientHash = 0n } = parseArgs(GetFullJoinGroupIDsReq, request.body);
+      request.fromUserID = userID;
+      requireSelfOrAdmin(ctx, request.userID, userID, 'userID');
+      let joined;
+      try {
+        joined = await readModel.readJoinedGroupIDs(userID);
+      } catch (err) {
+        throw ctx.redisFailure(err);
+      }
+      const equal = idHash(joined.groupIDs) === clientHash;
+      reply.header('content-type', JSON_CONTENT_TYPE);
+      return okEnvelope({
+        version: joined.version,
+        versionID: joined.generation === null ? '' : String(joined.generation),
+        equal,
+        groupIDs: equal ? [] : joined.groupIDs,
+      });
+    });
+  });
+}

@@ -1,0 +1,86 @@
+import type { Config } from '@imgroups/config';
+import { CodeError, ErrCode } from '@imgroups/contracts';
+import { createStatusReader } from '@imgroups/ops';
+import type { FastifyInstance, onRequestHookHandler } from 'fastify';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { JSON_CONTENT_TYPE, okEnvelope } from './envelope.js';
+import type { RouteDoc } from './openapi.js';
+
+const Partition = z.object({
+  partition: z.number().int(),
+  applied: z.number().int().nullable().describe('last offset applied in the generation (its checkpoint)'),
+  highWatermark: z.number().int().nullable().describe('offset the next message will get; null when Kafka did not answer'),
+  lag: z.number().int().nullable().describe('messages not applied yet'),
+  committed: z.number().int().nullable().optional().describe("the live consumer group's committed offset, when the broker reports it"),
+});
+
+/** The shape of packages/ops' Status, for the API description. */
+const StatusData = z.object({
+  root: z.string(),
+  topic: z.string(),
+  at: z.number().int(),
+  active: z.object({
+    generation: z.number().int().nullable(),
+    consumerGroup: z.string(),
+    lag: z.number().int().nullable(),
+    partitions: z.array(Partition),
+  }),
+  rebuild: z
+    .object({
+      generation: z.number().int(),
+      status: z.enum(['running', 'switched', 'done']),
+      consumerGroup: z.string(),
+      startedAt: z.number().int(),
+      applied: z.number().int(),
+      total: z.number().int().nullable(),
+      progress: z.number().nullable(),
+      partitions: z.array(Partition),
+    })
+    .loose()
+    .nullable()
+    .describe('the latest rebuild; switch and replay timings once switched'),
+  pendingDeletion: z.array(z.string()),
+  scratch: z.array(z.string()),
+  kafka: z.object({ ok: z.boolean(), error: z.string().optional() }),
+  committedUnavailable: z.string().optional(),
+});
+
+const statusDoc: RouteDoc = {
+  summary: 'Read model status (admins)',
+  description:
+    'Active generation and its per-partition lag, the latest rebuild and its progress, generations being deleted: ' +
+    'the data of `pnpm status`. Admin token required. A few Redis reads and two Kafka admin calls (3 s bound each); ' +
+    'nothing shared with the query path.',
+  tags: ['operations'],
+  headers: 'operationID+token',
+  data: StatusData,
+  errCodes: [ErrCode.Args, ErrCode.NoPermission, ErrCode.ServerInternal],
+};
+
+/**
+ * GET /status: the same data as `pnpm status` (packages/ops), in the envelope.
+ * The Kafka admin client is connected on the first call only.
+ */
+export async function registerStatusRoute(
+  app: FastifyInstance,
+  deps: { config: Config; redis: Redis; admins: ReadonlySet<string>; authenticate: onRequestHookHandler; redisFailure: (err: unknown) => unknown },
+): Promise<void> {
+  const reader = createStatusReader({ redis: deps.redis, config: deps.config });
+  app.addHook('onClose', async () => {
+    await reader.close();
+  });
+  app.get('/status', { onRequest: deps.authenticate, config: { openapi: statusDoc } }, async (request, reply) => {
+    if (!deps.admins.has(request.userID)) {
+      throw new CodeError(ErrCode.NoPermission, 'only an admin may read the status');
+    }
+    let status;
+    try {
+      status = await reader.read();
+    } catch (err) {
+      throw deps.redisFailure(err);
+    }
+    reply.header('content-type', JSON_CONTENT_TYPE);
+    return okEnvelope(status);
+  });
+}
