@@ -21,7 +21,7 @@ import { errorEnvelope, JSON_CONTENT_TYPE, okEnvelope } from './envelope.js';
 import { createErrorHandler, HttpCodeError, parseArgs } from './errors.js';
 import { registerGroupRoutes } from './group-routes.js';
 import { registerStatusRoute } from './status-route.js';
-import { createApiMetrics, type ApiMetrics } from './metrics.js';
+import { createApiMetrics } from './metrics.js';
 import { registerDocs, type RouteDoc } from './openapi.js';
 import { decorateRequestState } from './request-state.js';
 import { createTokenStatusCheck } from './token-status.js';
@@ -32,10 +32,6 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** @fastify/under-pressure reads it per route: ours exempts liveness and metrics from shedding. */
     pressureHandler?: (request: FastifyRequest, reply: FastifyReply, type: string, value: number | undefined) => void;
-  }
-  interface FastifyInstance {
-    /** The app's Prometheus metrics (also served at GET /metrics). */
-    metrics: ApiMetrics;
   }
 }
 
@@ -135,7 +131,6 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
       finished(request, reply, 'not_found');
     },
   });
-  app.decorate('metrics', metrics);
   decorateRequestState(app);
   app.setErrorHandler(createErrorHandler(config.BODY_LIMIT_BYTES));
   app.setNotFoundHandler(() => {
