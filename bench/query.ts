@@ -229,10 +229,13 @@ async function main() {
     }
   }
   const results = new Map<string, LoadResult>();
+  // CPU per request of everything the run keeps busy (server + Redis + load generator).
+  const cpuPerReq = new Map<string, number>();
   console.log(`all rounds pooled\n${header}`);
   for (const [name, acc] of runs) {
     const merged = mergeResults(acc.results);
     results.set(name, merged);
+    cpuPerReq.set(name, (acc.serverMs + acc.redisMs + merged.loadgenCpuMs) / Math.max(1, merged.requests + merged.non2xx));
     console.log(row(name, merged, acc.serverMs, acc.redisMs));
   }
 
@@ -262,7 +265,10 @@ async function main() {
   console.log(
     `query (more): ratio_to_4k4_ceiling=${fmt(b.rps / get('(a) ceiling-4k4').rps)} page100_to_ceiling=${fmt(get('(c) page100').rps / a.rps)} ` +
       `100k_first_to_last_p50=${fmt(dLast.p50Ms / dFirst.p50Ms)} vs_upstream_100k_p50=${fmt(e.p50Ms / dFirst.p50Ms, 1)} ` +
-      `static_body_bytes=${Buffer.byteLength(samplePage)} ratio_to_ceiling_per_round=${perRound.join(',')}`,
+      `static_body_bytes=${Buffer.byteLength(samplePage)} ratio_to_ceiling_per_round=${perRound.join(',')} ` +
+      // What ratio_to_ceiling would be if the machine's cores were the only limit: the
+      // inverse ratio of all CPU spent per request. Steadier than req/s under noisy neighbours.
+      `cpu_bound_ratio_to_ceiling=${fmt(cpuPerReq.get('(a) ceiling')! / cpuPerReq.get('(b) page10')!)}`,
   );
 }
 

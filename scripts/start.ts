@@ -78,8 +78,8 @@ function prefixLines(name: string, stream: NodeJS.ReadableStream, out: NodeJS.Wr
 }
 
 function startService(name: string, entry: string) {
-  const tsx = join(REPO_ROOT, 'node_modules/.bin/tsx');
-  const child = spawn(tsx, ['--conditions=source', join(REPO_ROOT, entry)], {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', join(REPO_ROOT, entry)], {
+    cwd: REPO_ROOT,
     env: { ...process.env, LOG_FORMAT: process.env.LOG_FORMAT || 'pretty' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -20,7 +20,10 @@ export const ENTRIES = {
 
 export function launchService(name: string, entry: string, env: Record<string, string>): ServiceProcess {
   let output = '';
-  const child = spawn(join(REPO_ROOT, 'node_modules/.bin/tsx'), ['--conditions=source', join(REPO_ROOT, entry)], {
+  // One process, not tsx's wrapper and a child: a signal (SIGKILL included)
+  // must reach the service itself.
+  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', join(REPO_ROOT, entry)], {
+    cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -4,7 +4,8 @@ import { Redis } from 'ioredis';
 import { Partitioners, type Producer } from 'kafkajs';
 import { ENTRIES, launchService, type ServiceProcess } from './launch.js';
 
-/** RELIABILITY_SMALL=1 shrinks the scenarios for a quick local run; CI runs the full sizes. */
+/** RELIABILITY_FULL=1: the crash test at the full size; RELIABILITY_SMALL=1: everything smaller, for a quick local run. */
+export const FULL = process.env.RELIABILITY_FULL === '1';
 export const SMALL = process.env.RELIABILITY_SMALL === '1';
 export const SEED = Number(process.env.RELIABILITY_SEED ?? (process.env.CI ? 20261127 : Date.now() % 1_000_000_007));
 

@@ -215,15 +215,16 @@ export function build(deps: ProjectorDeps): Projector {
    */
   async function resumeFromCheckpoints(assignment: Record<string, number[]>) {
     const partitions = assignment[config.EVENTS_TOPIC] ?? [];
-    if (partitions.length === 0) return;
+    if (partitions.length === 0 || stopping) return;
     // Paused synchronously, inside the GROUP_JOIN event, so no fetch runs
     // from the committed offsets before the seek below lands.
     const paused = [{ topic: config.EVENTS_TOPIC, partitions }];
-    consumer.pause(paused);
     try {
+      consumer.pause(paused);
       const gen = target ?? (await readModel.activeGeneration());
-      if (gen === null) return;
-      const checkpoints = await readModel.checkpoints(Number(gen));
+      if (gen === null || stopping) return;
+      const checkpoints = await readModel.checkpoints(gen);
+      if (stopping) return;
       for (const partition of partitions) {
         const applied = checkpoints[String(partition)];
         if (applied !== undefined) {
@@ -233,11 +234,17 @@ export function build(deps: ProjectorDeps): Projector {
       logger.info({ partitions, checkpoints }, 'resuming after the read model checkpoints');
     } catch (err) {
       // Not fatal: the committed offsets are safe too, only slower (redeliveries are no-ops).
-      logger.warn({ err: (err as Error).message }, 'could not read checkpoints; resuming from committed offsets');
+      logger.warn({ err: (err as Error).message }, 'could not resume from checkpoints; resuming from committed offsets');
     } finally {
-      consumer.resume(paused);
+      // The consumer may have stopped or restarted meanwhile; then there is nothing to resume.
+      try {
+        if (!stopping) consumer.resume(paused);
+      } catch {
+        /* a restarted consumer starts unpaused */
+      }
     }
   }
+
 
   return {
     stats,
