@@ -238,7 +238,7 @@ describe('reliability scenarios', () => {
     const n = SMALL ? 6_000 : 20_000;
     const history = generateHistory({ seed: SEED + 3, events: n, groups: Math.round(n / 100), users: Math.round(n / 30), prefix: `${l.id}-` });
     const model = modelOf(history, 128);
-    const projector = l.start();
+    const projector = l.start('projector', { LOG_LEVEL: 'info' });
     const publishing = l.publish(history, 100);
     await progress(l, 'projector applying');
     const stopped = await projector.stop('SIGTERM');
