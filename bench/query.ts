@@ -272,8 +272,14 @@ async function main() {
   );
 }
 
+let exitCode = 0;
 try {
   await main();
+} catch (err) {
+  console.error(err);
+  exitCode = 1;
 } finally {
   await cleanup();
 }
+// Whatever a child may still hold open (its pipes), the bench is over.
+process.exit(exitCode);

@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { freePort, spawnSupervised, waitForPort } from '@imgroups/testing';
+import { childPid } from './cpu.js';
 
 /**
  * A service process of the bench, started under packages/testing's watchdog
@@ -43,7 +44,13 @@ export async function startNodeService(
     stop: () =>
       new Promise<void>((done) => {
         if (child.exitCode !== null || child.signalCode !== null) return done();
-        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        // The watchdog shell and the service it runs: killing the shell alone would
+        // leave the service running, holding the pipes (and so this process) open.
+        const timer = setTimeout(() => {
+          const service = childPid(child.pid);
+          if (service !== undefined) process.kill(service, 'SIGKILL');
+          child.kill('SIGKILL');
+        }, 10_000);
         child.once('exit', () => {
           clearTimeout(timer);
           done();

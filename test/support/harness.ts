@@ -1,7 +1,7 @@
 import { loadConfig, type Config } from '@imgroups/config';
 import { build as buildProjector, type Projector } from '@imgroups/projector';
 import { ReadModel } from '@imgroups/read-model';
-import { leaseTopics, testKafka, uniqueId, waitFor, type TestEnvInfo } from '@imgroups/testing';
+import { isolatedSettings, testKafka, uniqueId, waitFor, type TestEnvInfo } from '@imgroups/testing';
 import { Redis } from 'ioredis';
 import { Partitioners, type Producer } from 'kafkajs';
 import { pino } from 'pino';
@@ -24,21 +24,8 @@ export interface Pipeline {
 }
 
 export async function startPipeline(env: TestEnvInfo, overrides: Record<string, string> = {}): Promise<Pipeline> {
-  const id = uniqueId('e2e');
-  const topics = await leaseTopics(env);
-  const config = loadConfig({
-    REDIS_URL: env.redisUrl,
-    KAFKA_BROKERS: env.kafkaBrokers.join(','),
-    REDIS_KEY_PREFIX: id,
-    EVENTS_TOPIC: topics.events,
-    DLQ_TOPIC: topics.dlq,
-    CONSUMER_GROUP: `${id}-projector`,
-    // The mock broker evicts a member only after its session timeout.
-    KAFKA_SESSION_TIMEOUT_MS: '6000',
-    KAFKA_HEARTBEAT_INTERVAL_MS: '500',
-    LOG_LEVEL: 'warn',
-    ...overrides,
-  });
+  const { vars } = await isolatedSettings(env, 'e2e', overrides);
+  const config = loadConfig(vars);
   const redis = new Redis(config.REDIS_URL);
   const kafka = testKafka(env.kafkaBrokers);
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });

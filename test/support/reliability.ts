@@ -1,5 +1,5 @@
 import { ReadModel } from '@imgroups/read-model';
-import { leaseTopics, testKafka, uniqueId, waitFor, type RawGroupEvent, type TestEnvInfo } from '@imgroups/testing';
+import { isolatedSettings, testKafka, waitFor, type RawGroupEvent, type TestEnvInfo } from '@imgroups/testing';
 import { Redis } from 'ioredis';
 import { Partitioners, type Producer } from 'kafkajs';
 import { ENTRIES, launchService, type ServiceProcess } from './launch.js';
@@ -16,8 +16,6 @@ export function report(line: string) {
 
 /** A projector under test: its own topics, group, key root; processes started and killed at will. */
 export class ProjectorLab {
-  readonly id = uniqueId('rel');
-  readonly env: Record<string, string>;
   readonly redis: Redis;
   readonly readModel: ReadModel;
   private producer?: Producer;
@@ -26,30 +24,25 @@ export class ProjectorLab {
 
   private constructor(
     readonly testEnv: TestEnvInfo,
+    readonly id: string,
     readonly topics: { events: string; dlq: string; partitions: number },
-    extra: Record<string, string>,
+    readonly env: Record<string, string>,
   ) {
-    this.env = {
-      REDIS_URL: testEnv.redisUrl,
-      KAFKA_BROKERS: testEnv.kafkaBrokers.join(','),
-      REDIS_KEY_PREFIX: this.id,
-      EVENTS_TOPIC: topics.events,
-      DLQ_TOPIC: topics.dlq,
-      CONSUMER_GROUP: `${this.id}-projector`,
-      KAFKA_SESSION_TIMEOUT_MS: '3000',
-      KAFKA_HEARTBEAT_INTERVAL_MS: '300',
-      KAFKA_REBALANCE_TIMEOUT_MS: '5000',
-      PROJECTOR_METRICS_PORT: '0',
-      LOG_LEVEL: process.env.RELIABILITY_LOG_LEVEL ?? 'warn',
-      ...extra,
-    };
     this.redis = new Redis(this.env.REDIS_URL!);
     this.redis.on('error', () => {}); // an outage scenario stops this Redis on purpose
     this.readModel = new ReadModel(this.redis, { root: this.id, dedupeWindow: 128 });
   }
 
   static async create(testEnv: TestEnvInfo, extra: Record<string, string> = {}) {
-    return new ProjectorLab(testEnv, await leaseTopics(testEnv), extra);
+    const { id, topics, vars } = await isolatedSettings(testEnv, 'rel', {
+      // Short timeouts: kills and restarts are the point here.
+      KAFKA_SESSION_TIMEOUT_MS: '3000',
+      KAFKA_HEARTBEAT_INTERVAL_MS: '300',
+      KAFKA_REBALANCE_TIMEOUT_MS: '5000',
+      LOG_LEVEL: process.env.RELIABILITY_LOG_LEVEL ?? 'warn',
+      ...extra,
+    });
+    return new ProjectorLab(testEnv, id, topics, vars);
   }
 
   start(name = `projector-${this.processes.length + 1}`, extra: Record<string, string> = {}): ServiceProcess {

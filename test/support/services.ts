@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { freePort, leaseTopics, uniqueId, waitFor, type TestEnvInfo } from '@imgroups/testing';
+import { freePort, isolatedSettings, waitFor, type TestEnvInfo } from '@imgroups/testing';
 import { ENTRIES, launchService } from './launch.js';
 
 /**
@@ -18,26 +18,14 @@ export interface RunningServices {
 }
 
 export async function startServices(testEnv: TestEnvInfo, extra: Record<string, string> = {}): Promise<RunningServices> {
-  const id = uniqueId('svc');
-  const topics = await leaseTopics(testEnv);
   const port = await freePort();
-  const env: Record<string, string> = {
-    REDIS_URL: testEnv.redisUrl,
-    KAFKA_BROKERS: testEnv.kafkaBrokers.join(','),
-    REDIS_KEY_PREFIX: id,
-    EVENTS_TOPIC: topics.events,
-    DLQ_TOPIC: topics.dlq,
-    CONSUMER_GROUP: `${id}-projector`,
-    KAFKA_SESSION_TIMEOUT_MS: '6000',
-    KAFKA_HEARTBEAT_INTERVAL_MS: '500',
+  const { vars: env } = await isolatedSettings(testEnv, 'svc', {
     API_HOST: '127.0.0.1',
-    PROJECTOR_METRICS_PORT: '0',
     API_PORT: String(port),
     OPENIM_SECRET: 'e2e-secret',
     ADMIN_USER_IDS: 'imAdmin',
-    LOG_LEVEL: 'warn',
     ...extra,
-  };
+  });
   const projectorProcess = launchService('projector', ENTRIES.projector, env);
   const queryApiProcess = launchService('query-api', ENTRIES.queryApi, env);
   const projector = projectorProcess.child;

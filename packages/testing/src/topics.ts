@@ -33,3 +33,32 @@ export async function leaseTopics(env: TestEnvInfo): Promise<{ events: string; d
     redis.disconnect();
   }
 }
+
+/**
+ * Settings (environment variables, as the services read them) for one
+ * isolated setup on the suite's broker and Redis: a leased topic pair, its
+ * own consumer group and Redis key root, and consumer timings suited to the
+ * mock broker (it evicts a member only after its session timeout).
+ */
+export async function isolatedSettings(
+  env: TestEnvInfo,
+  prefix: string,
+  extra: Record<string, string> = {},
+): Promise<{ id: string; topics: { events: string; dlq: string; partitions: number }; vars: Record<string, string> }> {
+  const id = uniqueId(prefix);
+  const topics = await leaseTopics(env);
+  const vars: Record<string, string> = {
+    REDIS_URL: env.redisUrl,
+    KAFKA_BROKERS: env.kafkaBrokers.join(','),
+    REDIS_KEY_PREFIX: id,
+    EVENTS_TOPIC: topics.events,
+    DLQ_TOPIC: topics.dlq,
+    CONSUMER_GROUP: `${id}-projector`,
+    KAFKA_SESSION_TIMEOUT_MS: '6000',
+    KAFKA_HEARTBEAT_INTERVAL_MS: '500',
+    PROJECTOR_METRICS_PORT: '0',
+    LOG_LEVEL: 'warn',
+    ...extra,
+  };
+  return { id, topics, vars };
+}

@@ -109,6 +109,9 @@ export function build(deps: ProjectorDeps): Projector {
     // How long a rebalance waits for members to rejoin; a member that crashed
     // holds up every rebalance this long. Above the longest batch, below forever.
     rebalanceTimeout: config.KAFKA_REBALANCE_TIMEOUT_MS,
+    // An idle fetch returns after 1 s (kafkajs: 5 s): a resumed partition, a
+    // stop or a rebalance waits at most that long for the fetch in flight.
+    maxWaitTimeInMs: 1000,
     // Fetch at least one whole maximal event.
     maxBytesPerPartition: Math.max(1024 * 1024, config.MAX_EVENT_BYTES + 64 * 1024),
     allowAutoTopicCreation: false,

@@ -4,10 +4,9 @@ import { acquireRebuildLock, Generations, ReadModel } from '@imgroups/read-model
 import {
   diffProjection,
   generateHistory,
-  leaseTopics,
+  isolatedSettings,
   modelOf,
   testKafka,
-  uniqueId,
   type RawGroupEvent,
 } from '@imgroups/testing';
 import { Redis } from 'ioredis';
@@ -49,19 +48,8 @@ afterEach(async () => {
 });
 
 async function lab(): Promise<Lab> {
-  const id = uniqueId('rb');
-  const topics = await leaseTopics(env);
-  const config = loadConfig({
-    REDIS_URL: env.redisUrl,
-    KAFKA_BROKERS: env.kafkaBrokers.join(','),
-    REDIS_KEY_PREFIX: id,
-    EVENTS_TOPIC: topics.events,
-    DLQ_TOPIC: topics.dlq,
-    CONSUMER_GROUP: `${id}-projector`,
-    KAFKA_SESSION_TIMEOUT_MS: '6000',
-    KAFKA_HEARTBEAT_INTERVAL_MS: '500',
-    LOG_LEVEL: 'warn',
-  });
+  const { id, vars } = await isolatedSettings(env, 'rb');
+  const config = loadConfig(vars);
   const redis = new Redis(config.REDIS_URL);
   const kafka = testKafka(env.kafkaBrokers);
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
