@@ -12,6 +12,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { loadConfigOrExit } from '@imgroups/config';
+import { Redis } from 'ioredis';
 import {
   isListening,
   REPO_ROOT,
@@ -25,6 +26,8 @@ const config = loadConfigOrExit(process.env, 'start');
 const say = (msg: string) => console.log(`[start] ${msg}`);
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '0.0.0.0']);
 const started: LocalProcess[] = [];
+let embeddedBroker = false;
+let serviceEnv: Record<string, string> = {};
 
 async function ensureKafka() {
   const [host = '', portText = ''] = (config.KAFKA_BROKERS[0] ?? '').split(':');
@@ -33,6 +36,7 @@ async function ensureKafka() {
   if (!LOCAL_HOSTS.has(host)) fail(`Kafka: nothing answers at ${host}:${port} (KAFKA_BROKERS)`);
   say(`Kafka: nothing on ${host}:${port}; starting the embedded go-mokapi broker (development only)`);
   started.push(await startMokapi({ port }));
+  embeddedBroker = true;
   if (config.EVENTS_TOPIC !== 'im.group.events' || config.DLQ_TOPIC !== 'im.group.events.dlq') {
     say(`warning: the embedded broker declares im.group.events and im.group.events.dlq only (asyncapi/im-group-events.yaml)`);
   }
@@ -80,7 +84,7 @@ function prefixLines(name: string, stream: NodeJS.ReadableStream, out: NodeJS.Wr
 function startService(name: string, entry: string) {
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', join(REPO_ROOT, entry)], {
     cwd: REPO_ROOT,
-    env: { ...process.env, LOG_FORMAT: process.env.LOG_FORMAT || 'pretty' },
+    env: { ...process.env, LOG_FORMAT: process.env.LOG_FORMAT || 'pretty', ...serviceEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   prefixLines(name, child.stdout!, process.stdout);
@@ -117,8 +121,36 @@ async function stop(code: number) {
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
+/**
+ * The embedded broker keeps its messages in memory: every start is a new,
+ * empty stream whose offsets begin at 0 again. A read model built from an
+ * earlier one would take the new events for redeliveries (its guards compare
+ * offsets), so with the embedded broker the services use their own key root,
+ * `<REDIS_KEY_PREFIX>-dev`, cleared at each start. A real broker keeps its
+ * stream, and the read model with it.
+ */
+async function freshDevKeyspace(): Promise<Record<string, string>> {
+  if (!embeddedBroker) return {};
+  const root = `${config.REDIS_KEY_PREFIX}-dev`;
+  const redis = new Redis(config.REDIS_URL);
+  let removed = 0;
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${root}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) removed += await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+  say(`Redis: the embedded broker starts empty, so the read model does too: key root "${root}" (${removed} old keys removed)`);
+  return { REDIS_KEY_PREFIX: root };
+}
+
 await ensureKafka();
 await ensureRedis();
+serviceEnv = { ...serviceEnv, ...(await freshDevKeyspace()) };
 startService('projector', 'services/projector/src/main.ts');
 startService('query-api', 'services/query-api/src/main.ts');
 say(`query API on http://127.0.0.1:${config.API_PORT} — run \`pnpm demo\` in another terminal, then the curl in README.md`);
