@@ -40,7 +40,8 @@ const PASSED = [
 ];
 
 export async function productServerShape(env: Record<string, string>): Promise<ProductServerShape> {
-  const redis = new Redis({ lazyConnect: true, enableOfflineQueue: false });
+  // The bench's own Redis (never the machine's 6379), and never connected: nothing is read.
+  const redis = new Redis(env.REDIS_URL!, { lazyConnect: true, enableOfflineQueue: false });
   const app = await build({ config: loadConfig(env), redis, logger: false });
   try {
     await app.ready();
