@@ -235,7 +235,8 @@ describe('rebuilding the projection without downtime', () => {
       }
     })();
 
-    await new Promise((r) => setTimeout(r, 3000)); // the load is steady before the rebuild starts (and gives a baseline)
+    // The load is steady before the rebuild starts (and gives a baseline): about 3 s of answers.
+    await waitFor(() => answers.length >= QUERY_RATE * 3, { timeoutMs: 30_000, message: 'a baseline of answers under load' });
     const rebuildStart = Date.now();
     const rebuilding = cli(['rebuild', '--json'], { ...env, LOG_LEVEL: 'info' });
 
@@ -250,7 +251,11 @@ describe('rebuilding the projection without downtime', () => {
 
     const rebuilt = await rebuilding;
     const rebuildEnd = Date.now();
-    await new Promise((r) => setTimeout(r, 500)); // answers keep coming after the switch
+    // Answers keep coming after the switch: half a second's worth, started after it.
+    await waitFor(() => answers.filter((a) => a.start > rebuildEnd).length >= QUERY_RATE / 2, {
+      timeoutMs: 30_000,
+      message: 'answers after the switch',
+    });
     clearInterval(load);
     await waitFor(() => inFlight === 0, { timeoutMs: 10_000, message: 'queries in flight answered' });
     trickling = false;

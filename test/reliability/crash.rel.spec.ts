@@ -1,6 +1,6 @@
 import { diffProjection, generateHistory, modelOf, prng, waitFor } from '@imgroups/testing';
 import { afterEach, expect, inject, it } from 'vitest';
-import { FULL, ProjectorLab, report, SEED, SMALL, sleepMs } from '../support/reliability.js';
+import { FULL, ProjectorLab, report, SEED, SMALL, sleepMs, usersOf } from '../support/reliability.js';
 
 const testEnv = inject('testEnv');
 let lab: ProjectorLab | undefined;
@@ -53,8 +53,7 @@ it(`crash: SIGKILL the projector ${KILLS} times during the ingest of ${EVENTS} e
     await publishing;
   }
   await lab.caughtUp();
-  const userIDs = [...new Set(history.flatMap((e) => [...JSON.stringify(e.data).matchAll(/"(rel[0-9a-f]+-u\d+)"/g)].map((m) => m[1]!)))];
-  const diff = await diffProjection(lab.readModel, model, userIDs);
+  const diff = await diffProjection(lab.readModel, model, usersOf(history, `${lab.id}-`));
   report(`crash: ${kills} kills, ${EVENTS} events, ${diff.lost} lost, ${diff.duplicated} duplicated, ${diff.mismatched} mismatched (${diff.memberships} memberships, seed ${SEED})`);
   expect(diff, diff.examples.join('\n')).toMatchObject({ lost: 0, duplicated: 0, mismatched: 0 });
   expect(kills).toBe(KILLS);

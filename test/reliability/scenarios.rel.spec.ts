@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { decodeEvent } from '@imgroups/contracts';
 import { ReadModel } from '@imgroups/read-model';
 import {
   diffProjection,
@@ -16,13 +17,12 @@ import {
   uniqueId,
   waitFor,
   type LocalProcess,
-  type RawGroupEvent,
 } from '@imgroups/testing';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { ev } from '../support/events.js';
 import { startPipeline, type Pipeline } from '../support/harness.js';
 import { ENTRIES, launchService } from '../support/launch.js';
-import { ProjectorLab, report, SEED, SMALL, sleepMs } from '../support/reliability.js';
+import { ProjectorLab, report, SEED, SMALL, sleepMs, usersOf } from '../support/reliability.js';
 
 const testEnv = inject('testEnv');
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -34,9 +34,6 @@ async function lab(extra: Record<string, string> = {}) {
   cleanups.push(() => l.close());
   return l;
 }
-const usersOf = (history: RawGroupEvent[], prefix: string) => [
-  ...new Set(history.flatMap((e) => [...JSON.stringify(e.data).matchAll(new RegExp(`"(${prefix}u\\d+)"`, 'g'))].map((m) => m[1]!))),
-];
 const progress = async (l: ProjectorLab, what: string, timeoutMs = 60_000) => {
   const before = await l.applied();
   await waitFor(async () => (await l.applied()) > before, { timeoutMs, message: what });
@@ -48,7 +45,6 @@ describe('reliability scenarios', () => {
     const rm = new ReadModel(l.redis, { root: l.id, dedupeWindow: 128 });
     const gen = await rm.ensureActiveGeneration();
     const events = generateHistory({ seed: SEED, events: 1, groups: 1, users: 3, prefix: `${l.id}-` });
-    const { decodeEvent } = await import('@imgroups/contracts');
     const decode = (e: unknown) => {
       const d = decodeEvent(JSON.stringify(e));
       if (!d.ok) throw new Error(d.reason);

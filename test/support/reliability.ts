@@ -103,3 +103,8 @@ export class ProjectorLab {
 }
 
 export const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Every user ID a generated history mentions (IDs are `<prefix>u<n>`). */
+export const usersOf = (history: RawGroupEvent[], prefix: string) => [
+  ...new Set(history.flatMap((e) => [...JSON.stringify(e.data).matchAll(new RegExp(`"(${prefix}u\\d+)"`, 'g'))].map((m) => m[1]!))),
+];

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '@imgroups/config';
@@ -9,6 +8,7 @@ import type { FastifyInstance, InjectOptions } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { build } from './app.js';
+import { event } from './fixtures.spec.js';
 import { createRedis } from './redis.js';
 
 const SECRET = 'int-test-secret';
@@ -68,15 +68,6 @@ async function applyEvents(...raw: object[]) {
   expect(outcomes).toEqual(events.map(() => 'applied'));
 }
 
-const event = (type: string, groupID: string, data: object) => ({
-  eventID: randomUUID(),
-  type,
-  version: 1,
-  groupID,
-  occurredAt: Date.now(),
-  operatorUserID: ADMIN,
-  data,
-});
 
 function groupCreated(groupID: string, owner: Member, others: Member[] = [], group: object = {}) {
   return event('group.created', groupID, {

@@ -95,7 +95,8 @@ export class World {
   }
 }
 
-const event = (type: string, groupID: string, data: object) => ({
+/** A raw v1 event as a producer sends it, operator the admin. */
+export const event = (type: string, groupID: string, data: object) => ({
   eventID: randomUUID(),
   type,
   version: 1,
