@@ -188,6 +188,7 @@ async function main() {
   };
   const scenarios: LoadSpec[] = [
     { ...base, name: '(a) ceiling', url: server.url, path: '/bench/static/page', bodies: users10Bodies },
+    { ...base, name: '(a) ceiling-str', url: server.url, path: '/bench/static-string/page', bodies: users10Bodies },
     { ...base, name: '(a) ceiling-4k4', url: server.url, path: '/bench/static/4k4', bodies: users10Bodies },
     { ...base, name: '(b) page10', url: api.url, path: PAGE_PATH, bodies: users10Bodies },
     { ...base, name: '(c) page100', url: api.url, path: PAGE_PATH, bodies: users1kBodies },

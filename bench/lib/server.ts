@@ -45,10 +45,15 @@ const app = Fastify({
   logController: new LogController({ requestIdLogLabel: 'operationID', disableRequestLogging: true }),
 });
 
-for (const [name, body] of Object.entries(setup.statics)) {
+for (const [name, text] of Object.entries(setup.statics)) {
+  const body = Buffer.from(text);
   app.post(`/bench/static/${name}`, async (_request, reply) => {
     reply.header('content-type', JSON_CONTENT_TYPE);
     return body;
+  });
+  app.post(`/bench/static-string/${name}`, async (_request, reply) => {
+    reply.header('content-type', JSON_CONTENT_TYPE);
+    return text;
   });
 }
 

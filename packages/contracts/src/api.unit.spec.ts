@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MAX_SHOW_NUMBER, GetJoinedGroupListReq, INT32_MAX } from './api.js';
+import fc from 'fast-check';
+import { DEFAULT_MAX_SHOW_NUMBER, GetJoinedGroupListReq, INT32_MAX, quickJoinedGroupListReq } from './api.js';
 
 /**
  * The request body of POST /group/get_joined_group_list (CONTRACT.md §1):
@@ -136,5 +137,49 @@ describe('GetJoinedGroupListReq rejects', () => {
   it('a body that is not an object', () => {
     expect(parse([valid]).success).toBe(false);
     expect(parse(null).success).toBe(false);
+  });
+});
+
+describe('quickJoinedGroupListReq (the hot route fast path) agrees with GetJoinedGroupListReq', () => {
+  const id = fc.oneof(
+    fc.string({ minLength: 1, maxLength: 64 }),
+    fc.string({ maxLength: 80, unit: 'binary' }),
+    fc.constantFrom('', 'u1', 'a{b', 'a}b', 'a:b', 'a\u0000b', 'a\u007fb', '\ud800', 'x\udfff', 'ok\ud83d\ude00', 'x'.repeat(64), 'x'.repeat(65)),
+  );
+  const int = fc.oneof(
+    fc.integer({ min: -5, max: 1100 }),
+    fc.constantFrom(0, -0, 1, 999, 1000, 1001, INT32_MAX, INT32_MAX + 1, -(2 ** 31), 2 ** 53, 1.5, 1e1, Number.MAX_VALUE),
+  );
+  const junk = fc.constantFrom(null, true, 'x', '1', [], {}, [1]);
+  const maybe = <T>(arb: fc.Arbitrary<T>) => fc.oneof({ weight: 4, arbitrary: arb }, { weight: 1, arbitrary: junk });
+  const pagination = fc.oneof(
+    { weight: 6, arbitrary: fc.record({ pageNumber: maybe(int), showNumber: maybe(int) }, { requiredKeys: [] }) },
+    { weight: 1, arbitrary: fc.record({ pageNumber: int, showNumber: int, extra: junk }) },
+    { weight: 1, arbitrary: junk },
+  );
+  const body = fc.oneof(
+    { weight: 8, arbitrary: fc.record({ fromUserID: maybe(id), pagination }, { requiredKeys: [] }) },
+    { weight: 1, arbitrary: fc.record({ fromUserID: id, pagination, extra: junk }) },
+    { weight: 1, arbitrary: junk },
+  );
+
+  it('accepts exactly what the schema accepts, with the same value (bodies as JSON.parse gives them)', () => {
+    const schemas = new Map([1000, 5000, 10].map((max) => [max, GetJoinedGroupListReq(max)]));
+    let accepted = 0;
+    fc.assert(
+      fc.property(body, fc.constantFrom(1000, 5000, 10), (raw, max) => {
+        const input: unknown = JSON.parse(JSON.stringify(raw));
+        const quick = quickJoinedGroupListReq(input, max);
+        const full = schemas.get(max)!.safeParse(input);
+        expect(quick !== undefined, JSON.stringify(raw)).toBe(full.success);
+        if (full.success) {
+          accepted++;
+          expect(quick).toStrictEqual(full.data);
+        }
+      }),
+      { numRuns: 20_000, seed: 20261127 },
+    );
+    // The generator reaches both sides.
+    expect(accepted).toBeGreaterThan(500);
   });
 });

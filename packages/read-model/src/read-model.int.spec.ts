@@ -2,7 +2,7 @@ import { decodeEvent, GROUP_INFO_FIELDS, NUMERIC_GROUP_FIELDS, type EventType, t
 import { uniqueId, waitFor } from '@imgroups/testing';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { OUTCOMES, type Outcome } from './evolve.js';
 import { ReadModel, type PositionedEvent } from './read-model.js';
 import { ReferenceModel } from './reference-model.js';
@@ -634,6 +634,48 @@ describe('page reads', () => {
     });
   });
 
+  it('when a card is gone by the MGET, read the page again in one call: the groups with cards, the total of the snapshot', async () => {
+    await withModel({}, async (rm, gen) => {
+      const ev = eventFactory();
+      const groups = Array.from({ length: 9000 }, (_, i) => `gm${String(i).padStart(5, '0')}`);
+      for (let i = 0; i < groups.length; i += 500) {
+        const events = groups.slice(i, i + 500).map((g, j) =>
+          ev('group.created', g, {
+            group: { ownerUserID: 'u1', createTime: 1 },
+            members: [{ userID: 'u1', roleLevel: 100, joinTime: BASE_TIME + i + j }],
+          }),
+        );
+        await rm.apply(gen, 0, positioned(i, events));
+      }
+      // As if a half-failed apply had left this group without its card (its redelivery rebuilds it).
+      await redis.del(rm.keys.entity('groupCard', gen, 'gm00001'));
+      const spy = vi.spyOn(redis, 'callBuffer');
+      try {
+        const page = await rm.readPageCards('u1', 0, 9000);
+        // The one-call read ran (more than 8000 cards: its MGETs are chunked inside Lua).
+        expect(spy).toHaveBeenCalled(); // EVALSHA, and EVAL when the script was not loaded yet
+        expect(page.total).toBe(9000);
+        expect(page.generation).toBe(gen);
+        const ids = page.cards.map((c) => (JSON.parse(c.toString()) as Card).groupID);
+        expect(ids).toEqual(groups.filter((g) => g !== 'gm00001'));
+      } finally {
+        spy.mockRestore();
+      }
+      // Without a missing card, the two-step read alone answers.
+      const spy2 = vi.spyOn(redis, 'callBuffer');
+      try {
+        expect((await rm.readPageCards('u1', 2, 3)).cards.map((c) => (JSON.parse(c.toString()) as Card).groupID)).toEqual([
+          'gm00002',
+          'gm00003',
+          'gm00004',
+        ]);
+        expect(spy2).not.toHaveBeenCalled();
+      } finally {
+        spy2.mockRestore();
+      }
+    });
+  });
+
   it('report no generation and total 0 before any generation is active', async () => {
     const rm = new ReadModel(redis, { root: uniqueId('rmt'), dedupeWindow: 10 });
     expect(await rm.readPage('u1', 0, 10)).toEqual({ total: 0, groupsJson: '', generation: null });
@@ -711,9 +753,10 @@ describe('page reads', () => {
           expect(from).toBeGreaterThanOrEqual(0);
           const issued = lines.slice(from + 1, to);
           const fromClient = issued.filter((l) => l.source !== 'lua');
-          expect(fromClient.map((l) => l.args[0]!.toLowerCase())).toEqual(['evalsha']);
+          const fromClientCommands = fromClient.map((l) => l.args[0]!.toLowerCase());
+          const mgetKeys = fromClient.find((l) => l.args[0]!.toLowerCase() === 'mget')?.args.length ?? 1;
           const inLua = issued.filter((l) => l.source === 'lua').map((l) => l.args[0]!.toLowerCase());
-          return { page, inLua, count: issued.length };
+          return { page, fromClientCommands, mgetKeys: mgetKeys - 1, inLua, count: issued.length };
         };
 
         const results: Record<string, Awaited<ReturnType<typeof commandsOf>>> = {};
@@ -736,11 +779,13 @@ describe('page reads', () => {
         expect(results['big first']!.page.total).toBe(N);
         expect((JSON.parse(`[${results['small first']!.page.groupsJson}]`) as Card[]).length).toBe(10);
 
-        // ... and each cost one EVALSHA plus the same commands inside Lua.
-        const expectedLua = ['get', 'zcard', 'zrange', ...Array(10).fill('get')];
+        // ... and each cost one EVALSHA (the same three commands inside Lua) and one MGET of 10 cards.
+        const expectedLua = ['get', 'zcard', 'zrange'];
         for (const [name, r] of Object.entries(results)) {
+          expect(r.fromClientCommands, name).toEqual(['evalsha', 'mget']);
+          expect(r.mgetKeys, name).toBe(10);
           expect(r.inLua, name).toEqual(expectedLua);
-          expect(r.count, name).toBe(1 + expectedLua.length);
+          expect(r.count, name).toBe(2 + expectedLua.length);
         }
       } finally {
         monitor.disconnect();

@@ -2,10 +2,11 @@ import type { GroupEvent } from '@imgroups/contracts';
 import type { Redis } from 'ioredis';
 import { evolve, type Op, type Outcome } from './evolve.js';
 import { keyspace, type Keyspace } from './keys.js';
-import { APPLY_SCRIPT, GROUPS_INFO_SCRIPT, JOINED_IDS_SCRIPT, MEMBER_PAGE_SCRIPT, PAGE_SCRIPT } from './lua.js';
+import { APPLY_SCRIPT, GROUPS_INFO_SCRIPT, JOINED_IDS_SCRIPT, MEMBER_PAGE_SCRIPT, PAGE_KEYS_SCRIPT, PAGE_SCRIPT } from './lua.js';
 import { LuaScript } from './script.js';
 
 const applyScript = new LuaScript(APPLY_SCRIPT);
+const pageKeysScript = new LuaScript(PAGE_KEYS_SCRIPT);
 const pageScript = new LuaScript(PAGE_SCRIPT);
 const groupsInfoScript = new LuaScript(GROUPS_INFO_SCRIPT);
 const memberPageScript = new LuaScript(MEMBER_PAGE_SCRIPT);
@@ -55,6 +56,15 @@ export interface Page {
   total: number;
   /** The page's GroupInfo objects, JSON, comma-joined (no brackets). */
   groupsJson: string;
+  /** The generation read, or null when none is active yet. */
+  generation: number | null;
+}
+
+/** A page as Redis sent it: each group's pre-serialized GroupInfo JSON, never decoded. */
+export interface PageCards {
+  total: number;
+  /** UTF-8 GroupInfo JSON per group, in list order. */
+  cards: Buffer[];
   /** The generation read, or null when none is active yet. */
   generation: number | null;
 }
@@ -137,15 +147,32 @@ export class ReadModel {
     return outcomes ?? [];
   }
 
-  /** One round trip: active generation, total and the page, from one snapshot. */
+  /**
+   * A page, the hot path: one Lua call gives the total and the page's card
+   * keys from one snapshot of the active generation, one MGET the cards as
+   * Buffers (bench/README.md says why the cards do not go through Lua). The
+   * cards are those of that generation, as of the MGET: a group renamed in
+   * between answers with its new name, as it would a moment later. When a
+   * card is gone by then (its group dismissed, or the generation retired by a
+   * rebuild's switch), the page is read again in one call, one snapshot.
+   * Redis commands per page: EVALSHA + MGET, whatever the user's group count.
+   */
+  async readPageCards(userID: string, offset: number, count: number): Promise<PageCards> {
+    const args = [this.options.root, userID, offset, count];
+    const head = (await pageKeysScript.run(this.redis, args)) as [number, string, ...string[]];
+    const total = head[0];
+    const generation = head[1] === '' ? null : Number(head[1]);
+    if (head.length === 2) return { total, cards: [], generation };
+    const cards = await this.redis.mgetBuffer(head.slice(2) as string[]);
+    if (!cards.includes(null)) return { total, cards: cards as Buffer[], generation };
+    const again = (await pageScript.runBuffer(this.redis, args)) as [number, Buffer, ...Buffer[]];
+    return { total: again[0], cards: again.slice(2) as Buffer[], generation: again[1].length === 0 ? null : Number(again[1].toString()) };
+  }
+
+  /** readPageCards() with the cards joined into a string, for callers that are no hot path. */
   async readPage(userID: string, offset: number, count: number): Promise<Page> {
-    const [total, gen, groupsJson] = (await pageScript.run(this.redis, [
-      this.options.root,
-      userID,
-      offset,
-      count,
-    ])) as [number, string, string];
-    return { total, groupsJson, generation: gen === '' ? null : Number(gen) };
+    const { total, cards, generation } = await this.readPageCards(userID, offset, count);
+    return { total, groupsJson: cards.join(','), generation };
   }
 
   /** One round trip: the cards of the known groups among `groupIDs`, in that order. */

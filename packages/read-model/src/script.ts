@@ -12,10 +12,20 @@ export class LuaScript {
     try {
       return await redis.evalsha(this.sha, 0, ...args);
     } catch (err) {
-      if (err instanceof Error && err.message.startsWith('NOSCRIPT')) {
-        return redis.eval(this.source, 0, ...args);
-      }
+      if (isNoScript(err)) return redis.eval(this.source, 0, ...args);
+      throw err;
+    }
+  }
+
+  /** As run(), with bulk strings in the reply as Buffers (integers stay numbers): no UTF-8 decoding. */
+  async runBuffer(redis: Redis, args: (string | number)[]): Promise<unknown> {
+    try {
+      return await redis.callBuffer('EVALSHA', this.sha, 0, ...args);
+    } catch (err) {
+      if (isNoScript(err)) return redis.callBuffer('EVAL', this.source, 0, ...args);
       throw err;
     }
   }
 }
+
+const isNoScript = (err: unknown) => err instanceof Error && err.message.startsWith('NOSCRIPT');

@@ -1,5 +1,5 @@
 import { CodeError, ErrCode } from '@imgroups/contracts';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ADMIN_PLATFORM_ID, createAuth } from './auth.js';
 import { openImToken, signHs256 } from '@imgroups/testing';
 
@@ -118,5 +118,44 @@ describe('token errors map to OpenIM codes', () => {
   it('a forged token that is also expired is 1505, not 1501 (signature first)', () => {
     const t = openImToken('another-secret', 'u1', { nowSeconds: now() - 7200, ttlSeconds: 3600 });
     expect(errCodeOf(t)).toBe(ErrCode.TokenUnknown);
+  });
+});
+
+describe('the verified-token cache', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('never answers for a token past its exp: the second verify after expiry is 1501', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const a = createAuth({ secret: SECRET, expireDays: 90 });
+    const t = signHs256(SECRET, GO_HEADER, { UserID: 'u3', PlatformID: 1, exp: now() + 10, nbf: now() - 60, iat: now() });
+    expect(a.verify(t).userID).toBe('u3');
+    expect(a.verify(t).userID).toBe('u3'); // a hit
+    vi.setSystemTime(Date.now() + 9_500); // inside exp, within the margin: verified again, still valid
+    expect(a.verify(t).userID).toBe('u3');
+    vi.setSystemTime(Date.now() + 1_000);
+    expect(() => a.verify(t)).toThrow(expect.objectContaining({ code: ErrCode.TokenExpired }));
+  });
+
+  it('never answers for a token before its nbf: 1504 until then, verified after', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const a = createAuth({ secret: SECRET, expireDays: 90 });
+    const t = signHs256(SECRET, GO_HEADER, { UserID: 'u4', PlatformID: 1, exp: now() + 600, nbf: now() + 5, iat: now() });
+    expect(() => a.verify(t)).toThrow(expect.objectContaining({ code: ErrCode.TokenNotValidYet }));
+    vi.setSystemTime(Date.now() + 6_000);
+    expect(a.verify(t).userID).toBe('u4');
+  });
+
+  it('keeps a bounded number of tokens and still verifies every one of many', () => {
+    const a = createAuth({ secret: SECRET, expireDays: 90 });
+    for (let i = 0; i < 3000; i++) expect(a.verify(openImToken(SECRET, `many-${i}`)).userID).toBe(`many-${i}`);
+    expect(a.verify(openImToken(SECRET, 'many-0')).userID).toBe('many-0');
+  });
+
+  it('does not remember a forged token after its genuine twin verified', () => {
+    const a = createAuth({ secret: SECRET, expireDays: 90 });
+    const good = openImToken(SECRET, 'u5');
+    expect(a.verify(good).userID).toBe('u5');
+    const forged = good.slice(0, -2) + (good.endsWith('AA') ? 'BB' : 'AA');
+    expect(() => a.verify(forged)).toThrow(expect.objectContaining({ code: ErrCode.TokenUnknown }));
   });
 });

@@ -12,13 +12,21 @@ export function okEnvelope(data: unknown): string {
 }
 
 /**
- * The hot path's body: `groupsJson` is the page's GroupInfo objects, already
- * serialized at write time and comma-joined by the read model, so nothing is
- * parsed or serialized per request.
+ * The hot path's body: each card is a group's GroupInfo JSON, serialized at
+ * write time and sent as Redis gave it (Buffers, never decoded to strings),
+ * so nothing is parsed, serialized or even UTF-8 converted per request.
  */
-export function joinedGroupListEnvelope(total: number, groupsJson: string): string {
-  return `{"errCode":0,"errMsg":"","errDlt":"","data":{"total":${total},"groups":[${groupsJson}]}}`;
+export function joinedGroupListBody(total: number, cards: readonly Buffer[]): Buffer {
+  const parts: Buffer[] = [Buffer.from(`{"errCode":0,"errMsg":"","errDlt":"","data":{"total":${total},"groups":[`)];
+  for (let i = 0; i < cards.length; i++) {
+    if (i > 0) parts.push(COMMA);
+    parts.push(cards[i]!);
+  }
+  parts.push(CLOSE_GROUPS);
+  return Buffer.concat(parts);
 }
+const COMMA = Buffer.from(',');
+const CLOSE_GROUPS = Buffer.from(']}}');
 
 /** Errors carry no `data` (upstream omits it). */
 export function errorEnvelope(code: ErrCode, errDlt: string): string {

@@ -10,12 +10,13 @@ import {
   GetGroupsInfoResp,
   GetJoinedGroupListReq,
   GetJoinedGroupListResp,
+  quickJoinedGroupListReq,
 } from '@imgroups/contracts';
 import type { ReadModel } from '@imgroups/read-model';
 import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import {
   groupsInfoEnvelope,
-  joinedGroupListEnvelope,
+  joinedGroupListBody,
   JSON_CONTENT_TYPE,
   memberListEnvelope,
   okEnvelope,
@@ -76,18 +77,19 @@ export async function registerGroupRoutes(app: FastifyInstance, ctx: GroupRoutes
     httpErrors: TOKEN_HTTP_ERRORS,
   };
   app.post('/group/get_joined_group_list', { onRequest: authenticate, config: { openapi: joinedListDoc } }, async (request, reply) => {
-    const { fromUserID, pagination } = parseArgs(joinedListReq, request.body);
+    const { fromUserID, pagination } =
+      quickJoinedGroupListReq(request.body, config.MAX_SHOW_NUMBER) ?? parseArgs(joinedListReq, request.body);
     request.fromUserID = fromUserID;
     requireSelfOrAdmin(ctx, request.userID, fromUserID, 'fromUserID');
     const { pageNumber, showNumber } = pagination;
     let page;
     try {
-      page = await readModel.readPage(fromUserID, (pageNumber - 1) * showNumber, showNumber);
+      page = await readModel.readPageCards(fromUserID, (pageNumber - 1) * showNumber, showNumber);
     } catch (err) {
       throw ctx.redisFailure(err);
     }
     reply.header('content-type', JSON_CONTENT_TYPE);
-    return joinedGroupListEnvelope(page.total, page.groupsJson);
+    return joinedGroupListBody(page.total, page.cards);
   });
 
   const groupsInfoDoc: RouteDoc = {
