@@ -67,6 +67,12 @@ export interface PageCards {
   cards: Buffer[];
   /** The generation read, or null when none is active yet. */
   generation: number | null;
+  /**
+   * With `trackedGeneration` given and matching: every key the answer was
+   * read from by a plain command of this connection (so CLIENT TRACKING
+   * reports a change to any of them). Absent otherwise.
+   */
+  readFrom?: string[];
 }
 
 type Wire = Op & { g: string; o: string; e: string };
@@ -157,14 +163,28 @@ export class ReadModel {
    * rebuild's switch), the page is read again in one call, one snapshot.
    * Redis commands per page: EVALSHA + MGET, whatever the user's group count.
    */
-  async readPageCards(userID: string, offset: number, count: number): Promise<PageCards> {
+  async readPageCards(userID: string, offset: number, count: number, trackedGeneration?: number): Promise<PageCards> {
     const args = [this.options.root, userID, offset, count];
+    // Keys read inside Lua are not tracked by CLIENT TRACKING (Redis 7.0), so a
+    // caller that caches answers has the generation switch and the user's set
+    // read by a plain EXISTS, sent before the script on the same connection.
+    let tracked: string[] | undefined;
+    let trackedOk: Promise<boolean> | undefined;
+    if (trackedGeneration !== undefined) {
+      tracked = [this.keys.active, this.keys.entity('userJoined', trackedGeneration, userID)];
+      trackedOk = this.redis.exists(...tracked).then(
+        () => true,
+        () => false, // the answer stands; it is only not cacheable
+      );
+    }
     const head = (await pageKeysScript.run(this.redis, args)) as [number, string, ...string[]];
     const total = head[0];
     const generation = head[1] === '' ? null : Number(head[1]);
-    if (head.length === 2) return { total, cards: [], generation };
-    const cards = await this.redis.mgetBuffer(head.slice(2) as string[]);
-    if (!cards.includes(null)) return { total, cards: cards as Buffer[], generation };
+    const readFrom = tracked !== undefined && generation === trackedGeneration && (await trackedOk!) ? tracked : undefined;
+    if (head.length === 2) return { total, cards: [], generation, readFrom };
+    const cardKeys = head.slice(2) as string[];
+    const cards = await this.redis.mgetBuffer(cardKeys);
+    if (!cards.includes(null)) return { total, cards: cards as Buffer[], generation, readFrom: readFrom && [...readFrom, ...cardKeys] };
     const again = (await pageScript.runBuffer(this.redis, args)) as [number, Buffer, ...Buffer[]];
     return { total: again[0], cards: again.slice(2) as Buffer[], generation: again[1].length === 0 ? null : Number(again[1].toString()) };
   }

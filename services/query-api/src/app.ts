@@ -25,6 +25,8 @@ import { createApiMetrics } from './metrics.js';
 import { registerDocs, type RouteDoc } from './openapi.js';
 import { decorateRequestState } from './request-state.js';
 import { createTokenStatusCheck } from './token-status.js';
+import { PageCache, trackInvalidations } from './page-cache.js';
+import { coalesceWrites } from './redis.js';
 
 type LoggerOptions = Exclude<FastifyServerOptions['logger'], boolean | undefined>;
 
@@ -95,12 +97,19 @@ function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex) {
  */
 export async function build(deps: AppDeps): Promise<FastifyInstance> {
   const { config, redis } = deps;
-  const readModel = new ReadModel(redis, { root: config.REDIS_KEY_PREFIX, dedupeWindow: config.DEDUPE_WINDOW });
+  const readModelOptions = { root: config.REDIS_KEY_PREFIX, dedupeWindow: config.DEDUPE_WINDOW };
+  const readModel = new ReadModel(redis, readModelOptions);
   const auth = createAuth({ secret: config.OPENIM_SECRET, expireDays: config.TOKEN_EXPIRE_DAYS });
   const admins: ReadonlySet<string> = new Set(config.ADMIN_USER_IDS);
   const secretDigest = sha256(config.OPENIM_SECRET);
   const tokenStatus = config.TOKEN_STATUS_CHECK ? createTokenStatusCheck(deps.tokenStatusRedis ?? redis) : undefined;
-  const metrics = createApiMetrics();
+  const pageCache = new PageCache({
+    maxBytes: config.QUERY_CACHE_MAX_BYTES,
+    maxAgeMs: config.QUERY_CACHE_MAX_AGE_MS,
+    // A read in flight longer than a command may wait has failed anyway.
+    inFlightMs: 2 * config.REDIS_COMMAND_TIMEOUT_MS,
+  });
+  const metrics = createApiMetrics(pageCache.enabled ? pageCache.stats : undefined);
 
   const app = Fastify({
     logger:
@@ -145,8 +154,26 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
   };
   const onConnectionError = () => metrics.redisError('connection');
   redis.on('error', onConnectionError);
+  // The page cache's two connections, the API's own (options as `redis`):
+  // page reads, tracked by Redis, and the one Redis reports their changes on.
+  const cacheRedis = pageCache.enabled
+    ? { reads: redis.duplicate(), invalidations: redis.duplicate({ autoResubscribe: false }) }
+    : undefined;
+  let stopTracking: (() => void) | undefined;
+  if (cacheRedis) {
+    coalesceWrites(cacheRedis.reads);
+    cacheRedis.reads.on('error', onConnectionError);
+    cacheRedis.invalidations.on('error', onConnectionError);
+    stopTracking = trackInvalidations(cacheRedis.reads, cacheRedis.invalidations, pageCache, (err) =>
+      app.log.warn({ err }, 'page cache: could not turn tracking on; pages are read from Redis meanwhile'),
+    );
+  }
+  const pageReads = cacheRedis ? new ReadModel(cacheRedis.reads, readModelOptions) : readModel;
   app.addHook('onClose', (_instance, done) => {
     redis.off('error', onConnectionError);
+    stopTracking?.();
+    cacheRedis?.reads.disconnect();
+    cacheRedis?.invalidations.disconnect();
     done();
   });
 
@@ -262,7 +289,7 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
     );
   };
 
-  await registerGroupRoutes(app, { config, readModel, admins, authenticate, redisFailure });
+  await registerGroupRoutes(app, { config, readModel, pageReads, admins, authenticate, redisFailure, pageCache });
   // Operators' view of the read model (pnpm status): admins only, off the query path.
   await registerStatusRoute(app, { config, redis, admins, authenticate, redisFailure });
 

@@ -36,9 +36,14 @@ export interface Reply {
 /** A key root in the suite's Redis, a projection writer for it, and apps reading it. */
 export class World {
   readonly root = uniqueId('qa');
-  readonly redisUrl = inject('testEnv').redisUrl;
-  readonly redis = new Redis(this.redisUrl);
-  readonly readModel = new ReadModel(this.redis, { root: this.root, dedupeWindow: 128 });
+  readonly redis: Redis;
+  constructor(readonly redisUrl = inject('testEnv').redisUrl) {
+    this.redis = new Redis(redisUrl);
+  }
+  get readModel(): ReadModel {
+    return (this.model ??= new ReadModel(this.redis, { root: this.root, dedupeWindow: 128 }));
+  }
+  private model?: ReadModel;
   private offset = 0;
   private readonly apps: FastifyInstance[] = [];
   gen = 0;

@@ -25,6 +25,7 @@ import { parseArgs } from './errors.js';
 import { idHash } from './id-hash.js';
 import { withExactTopLevelIntegers } from './json.js';
 import type { RouteDoc } from './openapi.js';
+import type { PageCache } from './page-cache.js';
 import type {} from './request-state.js';
 
 export interface GroupRoutesContext {
@@ -35,6 +36,10 @@ export interface GroupRoutesContext {
   authenticate: onRequestHookHandler;
   /** Counts a failed Redis read; returns the error to rethrow (a 500). */
   redisFailure(err: unknown): unknown;
+  /** Answered pages of get_joined_group_list (page-cache.ts). */
+  pageCache: PageCache;
+  /** The read model on the connection the page cache tracks (readModel when the cache is off). */
+  pageReads: ReadModel;
 }
 
 /** Token routes answer these besides 0, before their own: headers, token, body. */
@@ -58,7 +63,9 @@ function requireSelfOrAdmin(ctx: GroupRoutesContext, caller: string, userID: str
 
 /** The four group reads, all answered from the active generation by one Lua call each. */
 export async function registerGroupRoutes(app: FastifyInstance, ctx: GroupRoutesContext): Promise<void> {
-  const { config, readModel, authenticate } = ctx;
+  const { config, readModel, pageReads, authenticate, pageCache } = ctx;
+  // The generation the previous page read found active: a cached read tracks it (ReadModel.readPageCards).
+  let lastGeneration: number | null = null;
   // Schemas are built once; a request only runs them.
   const joinedListReq = GetJoinedGroupListReq(config.MAX_SHOW_NUMBER);
   const groupsInfoReq = GetGroupsInfoReq(config.MAX_GROUP_IDS);
@@ -82,14 +89,23 @@ export async function registerGroupRoutes(app: FastifyInstance, ctx: GroupRoutes
     request.fromUserID = fromUserID;
     requireSelfOrAdmin(ctx, request.userID, fromUserID, 'fromUserID');
     const { pageNumber, showNumber } = pagination;
+    const offset = (pageNumber - 1) * showNumber;
+    reply.header('content-type', JSON_CONTENT_TYPE);
+    // IDs hold no ':' (contracts/ids.ts), so the key is unambiguous.
+    const cacheKey = `${fromUserID}:${offset}:${showNumber}`;
+    const cached = pageCache.get(cacheKey);
+    if (cached !== undefined) return cached;
+    const ticket = pageCache.ticket();
     let page;
     try {
-      page = await readModel.readPageCards(fromUserID, (pageNumber - 1) * showNumber, showNumber);
+      page = await pageReads.readPageCards(fromUserID, offset, showNumber, ticket && (lastGeneration ?? undefined));
     } catch (err) {
       throw ctx.redisFailure(err);
     }
-    reply.header('content-type', JSON_CONTENT_TYPE);
-    return joinedGroupListBody(page.total, page.cards);
+    lastGeneration = page.generation;
+    const body = joinedGroupListBody(page.total, page.cards);
+    if (page.readFrom !== undefined) pageCache.put(ticket, cacheKey, page.readFrom, body);
+    return body;
   });
 
   const groupsInfoDoc: RouteDoc = {

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
+import type { PageCacheStats } from './page-cache.js';
 
 /**
  * The query API's Prometheus metrics, in a registry of its own per app (so
@@ -81,7 +82,7 @@ export function routeHistogram(name: string, help: string, buckets: readonly num
   };
 }
 
-export function createApiMetrics(): ApiMetrics {
+export function createApiMetrics(cache?: PageCacheStats): ApiMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
@@ -108,6 +109,7 @@ export function createApiMetrics(): ApiMetrics {
   });
   redisErrors.inc({ kind: 'command' }, 0);
   redisErrors.inc({ kind: 'connection' }, 0);
+  if (cache !== undefined) registerCacheMetrics(registry, cache);
 
   return {
     registry,
@@ -122,4 +124,42 @@ export function createApiMetrics(): ApiMetrics {
       redisErrors.inc({ kind });
     },
   };
+}
+
+/** The page cache's figures, read from its stats when scraped. */
+function registerCacheMetrics(registry: Registry, stats: PageCacheStats): void {
+  const counted = [
+    ['hits', 'Pages answered from the page cache'],
+    ['misses', 'Pages read from Redis while the page cache was on'],
+    ['raced', 'Answers not cached because something they were read from changed meanwhile'],
+    ['invalidations', 'Change reports received from Redis (CLIENT TRACKING)'],
+  ] as const;
+  for (const [field, help] of counted) {
+    let reported = 0;
+    new Counter({
+      name: `imgroups_page_cache_${field}_total`,
+      help,
+      registers: [registry],
+      collect() {
+        this.inc(stats[field] - reported);
+        reported = stats[field];
+      },
+    });
+  }
+  new Gauge({
+    name: 'imgroups_page_cache_bytes',
+    help: 'Bytes of answers held by the page cache',
+    registers: [registry],
+    collect() {
+      this.set(stats.bytes);
+    },
+  });
+  new Gauge({
+    name: 'imgroups_page_cache_entries',
+    help: 'Answers held by the page cache',
+    registers: [registry],
+    collect() {
+      this.set(stats.entries);
+    },
+  });
 }

@@ -1,0 +1,145 @@
+import { startRedisServer, uniqueId, waitFor, type LocalProcess } from '@imgroups/testing';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ev, post, send, World } from './fixtures.spec.js';
+
+/**
+ * The page cache against a real Redis of this file's own (the tests kill its
+ * connections): a page is answered from the process while nothing it was
+ * read from changes, and every change shows, reported by Redis itself.
+ */
+
+let server: LocalProcess;
+let admin: Redis;
+
+beforeAll(async () => {
+  server = await startRedisServer();
+  admin = new Redis(server.url);
+});
+afterAll(async () => {
+  admin.disconnect();
+  await server.stop();
+});
+
+async function metric(app: FastifyInstance, name: string): Promise<number | undefined> {
+  const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? undefined : Number(line.split(' ')[1]);
+}
+
+const PAGE = '/group/get_joined_group_list';
+const pageOf = async (app: FastifyInstance, user: string) => {
+  const res = await send(app, post(PAGE, { fromUserID: user, pagination: { pageNumber: 1, showNumber: 10 } }, user));
+  expect(res.body.errCode, res.raw).toBe(0);
+  return res.body.data as { total: number; groups: { groupID: string; groupName: string; memberCount: number }[] };
+};
+
+/** Asks until an answer comes from the cache (tracking is turned on asynchronously after connecting). */
+async function untilCached(app: FastifyInstance, user: string) {
+  await waitFor(
+    async () => {
+      const before = (await metric(app, 'imgroups_page_cache_hits_total')) ?? 0;
+      await pageOf(app, user);
+      return ((await metric(app, 'imgroups_page_cache_hits_total')) ?? 0) > before;
+    },
+    { timeoutMs: 10_000, intervalMs: 20, message: 'a page answered from the cache' },
+  );
+}
+
+describe('the page cache', () => {
+  it('answers a repeated page from the process, and every kind of change shows in the next answers', async () => {
+    const world = await new World(server.url).start();
+    try {
+      const user = uniqueId('u');
+      const other = uniqueId('v');
+      await world.joinGroups(user, [
+        { groupID: 'g1', joinTime: 1000 },
+        { groupID: 'g2', joinTime: 2000 },
+      ]);
+      const app = await world.app();
+      await untilCached(app, user);
+
+      const changes: [string, object, (p: Awaited<ReturnType<typeof pageOf>>) => boolean][] = [
+        ['a rename', ev.infoUpdated('g1', { groupName: 'renamed' }), (p) => p.groups[0]?.groupName === 'renamed'],
+        ['another member', ev.joined('g2', [{ userID: other, joinTime: 3000 }]), (p) => p.groups[1]?.memberCount === 3],
+        ['a group joined', ev.created('g3', { userID: other, joinTime: 1 }, [{ userID: user, joinTime: 3000 }]), (p) => p.total === 3],
+        ['a group left', ev.left('g1', [user]), (p) => p.total === 2 && p.groups[0]?.groupID === 'g2'],
+        ['a group dismissed', ev.dismissed('g3'), (p) => p.total === 1],
+      ];
+      for (const [what, event, shows] of changes) {
+        // Before the change the answer comes from the cache ...
+        await untilCached(app, user);
+        expect(shows(await pageOf(app, user)), `${what}: not yet applied`).toBe(false);
+        await world.apply(event);
+        // ... and Redis's report of the change drops it (no waiting for an age limit: that is 60 s).
+        await waitFor(async () => shows(await pageOf(app, user)), { timeoutMs: 5000, intervalMs: 5, message: `${what} shown` });
+      }
+
+      // A generation switch: the active key itself changed.
+      const next = world.gen + 1;
+      await world.readModel.apply(next, 0, []);
+      await world.redis.set(world.readModel.keys.active, String(next));
+      await waitFor(async () => (await pageOf(app, user)).total === 0, { timeoutMs: 5000, intervalMs: 5, message: 'the switch shown' });
+      expect(await metric(app, 'imgroups_page_cache_invalidations_total')).toBeGreaterThan(0);
+    } finally {
+      await world.stop();
+    }
+  });
+
+  it('forgets everything when its connections drop, serves nothing stale meanwhile, and caches again once tracking is back', async () => {
+    const world = await new World(server.url).start();
+    try {
+      const user = uniqueId('u');
+      await world.joinGroups(user, [{ groupID: 'g1', joinTime: 1000 }]);
+      const app = await world.app();
+      await untilCached(app, user);
+
+      // Kill the connection the reports come on, then change the page while it is down.
+      const killed = Number(await admin.client('KILL', 'TYPE', 'pubsub'));
+      expect(killed).toBeGreaterThan(0);
+      await world.apply(ev.infoUpdated('g1', { groupName: 'while the reports were down' }));
+      await waitFor(async () => (await pageOf(app, user)).groups[0]?.groupName === 'while the reports were down', {
+        timeoutMs: 5000,
+        intervalMs: 5,
+        message: 'the change shown after the report connection dropped',
+      });
+      // Tracking comes back by itself, and its reports work again.
+      await untilCached(app, user);
+      await world.apply(ev.infoUpdated('g1', { groupName: 'after' }));
+      await waitFor(async () => (await pageOf(app, user)).groups[0]?.groupName === 'after', { timeoutMs: 5000, intervalMs: 5 });
+
+      // The same when the tracked connection itself drops (its tracking goes with it).
+      await untilCached(app, user);
+      const clients = (await admin.client('LIST')) as string;
+      const reads = clients.split('\n').filter((l) => l.includes('flags=t') || / flags=\S*t/.test(l));
+      expect(reads.length).toBeGreaterThan(0);
+      for (const line of reads) await admin.client('KILL', 'ID', /id=(\d+)/.exec(line)![1]!);
+      await world.apply(ev.infoUpdated('g1', { groupName: 'after the reads dropped' }));
+      await waitFor(async () => (await pageOf(app, user)).groups[0]?.groupName === 'after the reads dropped', {
+        timeoutMs: 5000,
+        intervalMs: 5,
+      });
+      await untilCached(app, user);
+    } finally {
+      await world.stop();
+    }
+  });
+
+  it('with QUERY_CACHE_MAX_BYTES=0 opens no connection of its own and reads every page from Redis', async () => {
+    const world = await new World(server.url).start();
+    try {
+      const user = uniqueId('u');
+      await world.joinGroups(user, [{ groupID: 'g1', joinTime: 1000 }]);
+      const clientsBefore = ((await admin.client('LIST')) as string).trim().split('\n').length;
+      const app = await world.app({ QUERY_CACHE_MAX_BYTES: '0' });
+      for (let i = 0; i < 3; i++) expect((await pageOf(app, user)).total).toBe(1);
+      expect(await metric(app, 'imgroups_page_cache_hits_total')).toBeUndefined();
+      expect(((await admin.client('LIST')) as string).trim().split('\n').length).toBe(clientsBefore);
+      await world.apply(ev.infoUpdated('g1', { groupName: 'at once' }));
+      expect((await pageOf(app, user)).groups[0]?.groupName).toBe('at once');
+    } finally {
+      await world.stop();
+    }
+  });
+});
