@@ -15,10 +15,11 @@
  *
  *   (a)  ceiling      bare route, static body of a 10-group page's size (+ a4k4: 4.4 KB)
  *   (b)  page10       get_joined_group_list, page 1 of 10, random users in 10 groups
+ *        page10-uncached  the same against a second query API with its page cache off
  *   (c)  page100      page of 100, random page of random users in 1,000 groups
- *   (d)  100k-first   the user in 100,000 groups, page 1 of 10
- *        100k-last    the same user, page 10,000 (the last)
- *        10-fixed     one user in 10 groups, page 1, every request (flatness: 100k-last p50 / this p50)
+ *   (d)  100k-first   the user in 100,000 groups, page 1 of 10        } against the API with its cache
+ *        100k-last    the same user, page 10,000 (the last)             } off: they measure the read
+ *        10-fixed     one user in 10 groups, page 1, every request      } path (flatness: 100k-last p50 / this p50)
  *   (e)  upstream     the same request as 100k-first, upstream's way (whole ID list as one JSON string)
  */
 import { parseArgs } from 'node:util';
@@ -124,6 +125,9 @@ async function main() {
 
   const api: Service = await startNodeService('query-api', [...profFlags('api'), args['api-entry']], env);
   cleanups.push(() => api.stop());
+  // The same API with its page cache off: what a page costs when it is read from Redis.
+  const uncachedApi: Service = await startNodeService('query-api (cache off)', [args['api-entry']], { ...env, QUERY_CACHE_MAX_BYTES: '0' });
+  cleanups.push(() => uncachedApi.stop());
   const token = openImToken(SECRET, ADMIN, { platformID: 10 });
   const headers = { operationID: 'bench', token };
 
@@ -179,23 +183,33 @@ async function main() {
   const warmupS = Number(args.warmup);
   const pids = new Map([
     [api.url, childPid(api.child.pid)],
+    [uncachedApi.url, childPid(uncachedApi.child.pid)],
     [server.url, childPid(server.child.pid)],
   ]);
+  // The page cache's counters, from the API's /metrics.
+  const cacheCounts = async (url: string) => {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const read = (name: string) => Number(new RegExp(`^imgroups_page_cache_${name}_total (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    return { hits: read('hits'), misses: read('misses') };
+  };
   const redisCpuMs = async () => {
     const cpu = await redis.info('cpu');
     const sec = (k: string) => Number(new RegExp(`${k}:([\\d.]+)`).exec(cpu)?.[1]);
     return (sec('used_cpu_user') + sec('used_cpu_sys')) * 1000;
   };
+  // (a) and (b) first and side by side, their order swapped every other round: the
+  // neighbours' load drifts, and the closing ratio should see the same drift on both.
   const scenarios: LoadSpec[] = [
     { ...base, name: '(a) ceiling', url: server.url, path: '/bench/static/page', bodies: users10Bodies },
-    { ...base, name: '(a) ceiling-str', url: server.url, path: '/bench/static-string/page', bodies: users10Bodies },
-    { ...base, name: '(a) ceiling-4k4', url: server.url, path: '/bench/static/4k4', bodies: users10Bodies },
     { ...base, name: '(b) page10', url: api.url, path: PAGE_PATH, bodies: users10Bodies },
+    { ...base, name: '(b) page10-uncached', url: uncachedApi.url, path: PAGE_PATH, bodies: users10Bodies },
+    { ...base, name: '(a) ceiling-4k4', url: server.url, path: '/bench/static/4k4', bodies: users10Bodies },
     { ...base, name: '(c) page100', url: api.url, path: PAGE_PATH, bodies: users1kBodies },
-    { ...base, name: '(d) 100k-first', url: api.url, path: PAGE_PATH, bodies: bigFirst },
-    { ...base, name: '(d) 100k-last', url: api.url, path: PAGE_PATH, bodies: bigLast },
-    // The same user every request, like 100k-first/last: the same access pattern, only N differs.
-    { ...base, name: '(d) 10-fixed', url: api.url, path: PAGE_PATH, bodies: [users10Bodies[0]!] },
+    { ...base, name: '(d) 100k-first', url: uncachedApi.url, path: PAGE_PATH, bodies: bigFirst },
+    { ...base, name: '(d) 100k-last', url: uncachedApi.url, path: PAGE_PATH, bodies: bigLast },
+    // (d) on the API with its cache off: flatness is about the read path's cost in N, which a
+    // cached answer would hide. The same user every request, like 100k-first/last: only N differs.
+    { ...base, name: '(d) 10-fixed', url: uncachedApi.url, path: PAGE_PATH, bodies: [users10Bodies[0]!] },
     { ...base, name: '(e) upstream-100k', url: server.url, path: '/bench/upstream', bodies: bigFirst },
   ];
   const only = args.only?.split(',');
@@ -207,33 +221,41 @@ async function main() {
 
   const rounds = Number(args.rounds);
   log(`autocannon: ${base.connections} connections, ${warmupS} s warm-up + ${base.durationS} s per scenario and round, ${rounds} round(s), runner: ${runner}`);
-  const header = `scenario               req/s    p50 ms   p99 ms  mean ms  bytes/resp  non2xx errors | CPU us/req: server  redis  loadgen`;
-  const row = (name: string, r: LoadResult, serverMs: number, redisMs: number) => {
+  const header = `scenario                 req/s    p50 ms   p99 ms  mean ms  bytes/resp  non2xx errors | CPU us/req: server  redis  loadgen | cached`;
+  const row = (name: string, r: LoadResult, serverMs: number, redisMs: number, cached: { hits: number; misses: number }) => {
     const perReq = (ms: number) => fmt((1000 * ms) / Math.max(1, r.requests + r.non2xx), 0).padStart(6);
+    const looked = cached.hits + cached.misses;
     return (
-      `${name.padEnd(20)} ${fmtInt(r.rps).padStart(8)} ${fmt(r.p50Ms).padStart(8)} ${fmt(r.p99Ms).padStart(8)} ${fmt(r.meanMs).padStart(8)}` +
+      `${name.padEnd(22)} ${fmtInt(r.rps).padStart(8)} ${fmt(r.p50Ms).padStart(8)} ${fmt(r.p99Ms).padStart(8)} ${fmt(r.meanMs).padStart(8)}` +
       `  ${fmtInt(r.bytesPerResponse).padStart(9)}  ${String(r.non2xx).padStart(6)} ${String(r.errors + r.timeouts).padStart(6)} |` +
-      `             ${perReq(serverMs)} ${perReq(redisMs)} ${perReq(r.loadgenCpuMs)}`
+      `             ${perReq(serverMs)} ${perReq(redisMs)} ${perReq(r.loadgenCpuMs)} | ${looked > 0 ? `${fmt((100 * cached.hits) / looked, 0)}%` : '-'}`
     );
   };
   // Every scenario once per round, the rounds pooled: a neighbour's burst of
   // load lands on several scenarios instead of skewing one.
-  const runs = new Map<string, { results: LoadResult[]; serverMs: number; redisMs: number }>(
-    chosen.map((spec) => [spec.name, { results: [], serverMs: 0, redisMs: 0 }]),
+  const runs = new Map<string, { results: LoadResult[]; serverMs: number; redisMs: number; hits: number; misses: number }>(
+    chosen.map((spec) => [spec.name, { results: [], serverMs: 0, redisMs: 0, hits: 0, misses: 0 }]),
   );
   for (let round = 1; round <= rounds; round++) {
     console.log(`round ${round}/${rounds}\n${header}`);
-    for (const spec of chosen) {
+    const order = round % 2 === 0 && chosen.length > 1 ? [chosen[1]!, chosen[0]!, ...chosen.slice(2)] : chosen;
+    for (const spec of order) {
       if (warmupS > 0) await runLoad({ ...spec, durationS: warmupS }, runner);
       const pid = pids.get(spec.url);
+      const isApi = spec.url === api.url;
+      const cache0 = isApi ? await cacheCounts(spec.url) : undefined;
       const [srv0, redis0] = [cpuMs(pid), await redisCpuMs()];
       const r = await runLoad(spec, runner);
       const [srv1, redis1] = [cpuMs(pid), await redisCpuMs()];
+      const cache1 = isApi ? await cacheCounts(spec.url) : undefined;
+      const cached = { hits: (cache1?.hits ?? 0) - (cache0?.hits ?? 0), misses: (cache1?.misses ?? 0) - (cache0?.misses ?? 0) };
       const acc = runs.get(spec.name)!;
       acc.results.push(r);
       acc.serverMs += srv1 - srv0;
       acc.redisMs += redis1 - redis0;
-      console.log(row(spec.name, r, srv1 - srv0, redis1 - redis0));
+      acc.hits += cached.hits;
+      acc.misses += cached.misses;
+      console.log(row(spec.name, r, srv1 - srv0, redis1 - redis0, cached));
     }
   }
   const results = new Map<string, LoadResult>();
@@ -244,7 +266,7 @@ async function main() {
     const merged = mergeResults(acc.results);
     results.set(name, merged);
     cpuPerReq.set(name, (acc.serverMs + acc.redisMs + merged.loadgenCpuMs) / Math.max(1, merged.requests + merged.non2xx));
-    console.log(row(name, merged, acc.serverMs, acc.redisMs));
+    console.log(row(name, merged, acc.serverMs, acc.redisMs, acc));
   }
 
   if (args.profile) {
@@ -277,6 +299,13 @@ async function main() {
       // What ratio_to_ceiling would be if the machine's cores were the only limit: the
       // inverse ratio of all CPU spent per request. Steadier than req/s under noisy neighbours.
       `cpu_bound_ratio_to_ceiling=${fmt(cpuPerReq.get('(a) ceiling')! / cpuPerReq.get('(b) page10')!)}`,
+  );
+  const bRun = runs.get('(b) page10')!;
+  const u = get('(b) page10-uncached');
+  console.log(
+    `query (page cache): page10_hit_rate=${fmt(bRun.hits / Math.max(1, bRun.hits + bRun.misses))} ` +
+      `cache_off: ratio_to_ceiling=${fmt(u.rps / a.rps)} p99_ratio=${fmt(u.p99Ms / a.p99Ms)} ` +
+      `cpu_bound_ratio_to_ceiling=${fmt(cpuPerReq.get('(a) ceiling')! / cpuPerReq.get('(b) page10-uncached')!)}`,
   );
 }
 

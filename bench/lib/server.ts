@@ -6,7 +6,7 @@
  * the product), same logger (level, redaction) and log controller as app.ts,
  * but none of the product's hooks or plugins. Routes:
  *
- *   POST /bench/static/:name   a pre-serialized body, sent as is: the HTTP ceiling
+ *   POST /bench/static/:name   a pre-serialized body (a Buffer), sent as is: the HTTP ceiling
  *   POST /bench/upstream       upstream's way: the user's whole joined-ID list is
  *                              one cached JSON string; GET it, JSON.parse it,
  *                              slice the page, MGET the page's groups, answer
@@ -45,15 +45,12 @@ const app = Fastify({
   logController: new LogController({ requestIdLogLabel: 'operationID', disableRequestLogging: true }),
 });
 
+// Sent as Buffers, as the product sends its pages (the same body as a string measured the same).
 for (const [name, text] of Object.entries(setup.statics)) {
   const body = Buffer.from(text);
   app.post(`/bench/static/${name}`, async (_request, reply) => {
     reply.header('content-type', JSON_CONTENT_TYPE);
     return body;
-  });
-  app.post(`/bench/static-string/${name}`, async (_request, reply) => {
-    reply.header('content-type', JSON_CONTENT_TYPE);
-    return text;
   });
 }
 
