@@ -120,7 +120,7 @@ describe('the member page', () => {
         const hargs: string[] = [];
         for (let j = i; j < i + 5000; j++) {
           zargs.push(1000 + j, `m${String(j).padStart(6, '0')}`);
-          hargs.push(`m${String(j).padStart(6, '0')}`, JSON.stringify(['20', '3', '', 'op']));
+          hargs.push(`m${String(j).padStart(6, '0')}`, '20|3|0|op'); // role|joinSource|#inviter|inviter operator
         }
         await redis.pipeline().zadd(rm.keys.entity('groupMembers', gen, big), ...zargs).hset(rm.keys.entity('groupMemberInfo', gen, big), ...hargs).exec();
       }
