@@ -44,14 +44,10 @@ end
 })();
 
 /**
- * Lua `member_detail` / `parse_detail`: a member's `minfo` value,
- * `role|joinSource|<inviter bytes>|<inviter><operator>` (e.g. `20|2|2|u1u7`):
- * the inviter's length comes first because both IDs may hold any character.
+ * Lua `parse_detail`: a member's `minfo` value, as ReadModel writes it
+ * (memberDetail()), back to role, joinSource, inviter, operator.
  */
 const DETAIL_LUA = `
-local function member_detail(role, source, inviter, operator)
-  return role .. '|' .. source .. '|' .. #inviter .. '|' .. inviter .. operator
-end
 local function parse_detail(raw)
   local role, source, n, at = string.match(raw, '^(%d+)|(%d+)|(%d+)|()')
   n = tonumber(n)
@@ -59,25 +55,46 @@ local function parse_detail(raw)
 end
 `;
 
-/** What the apply script finds right before a card's count digits (COUNT_PREFIX_LEN bytes). */
+/** What comes right before a card's count digits. */
 const COUNT_PREFIX = '"memberCount":';
 
+/**
+ * The info hash of a group holds no group field but `status`: the card is
+ * where the fields live. Beside it the guard and bookkeeping fields, all read
+ * by one HMGET when a chunk first meets the group:
+ *
+ *   status  absent until the group exists; '2' once dismissed (a tombstone)
+ *   _o _p   offset and partition of the last event recorded against the group
+ *   _n      byte offset of the memberCount digits in the card
+ *   _c      the memberCount the card holds
+ *   _s      how many event keys the dedupe window holds
+ *   _t      a dismissed group's GroupInfo (status 2, memberCount 0)
+ *
+ * _o, _c and _s are written once per group at the end of a chunk, after the
+ * card. A call that fails between those writes leaves them behind the keys
+ * they describe; its redelivery then meets the group's recorded events first
+ * (duplicates), and a duplicate, or any member add or remove that finds the
+ * work half done, makes the chunk re-read the truth (ZCARD, the card's own
+ * digits) instead of trusting _c and _s.
+ */
 export const APPLY_SCRIPT = `
 ${luaKeyFunctions()}
 ${CARD_LUA}
-${DETAIL_LUA}
 -- ARGV: root, generation ('' = the active one), dedupe window, partition,
 --       checkpoint offset ('' = none), crash after N writes ('' = never),
---       then the events, flat: op, groupID, offset, event key, operands
---       (ReadModel's wire format). Returns {generation written, {outcome per event}}.
+--       the events: a JSON array of strings, flat: op, groupID, offset,
+--       event key, operands (ReadModel's wire format).
+-- Returns {generation written, {outcome per event}}.
+local call = redis.call
 local root, gen = ARGV[1], ARGV[2]
 if gen == '' then
-  gen = redis.call('GET', k_active(root))
+  gen = call('GET', k_active(root))
   if not gen then return redis.error_reply('NOGEN no active generation under ' .. root) end
 end
 local window = tonumber(ARGV[3])
 local partition = ARGV[4]
 local crashAfter = tonumber(ARGV[6])
+local A = cjson.decode(ARGV[7])
 local FIELDS = {${STORED_FIELDS.map((f) => `'${f}'`).join(', ')}}
 local NF = #FIELDS
 local out = {}
@@ -86,46 +103,47 @@ local out = {}
 -- set, the script fails after that many writes, leaving the earlier ones in
 -- place exactly as a Redis error half-way (out of memory) would. The write
 -- order below is chosen so that re-delivering the events completes the work.
-local writes = 0
-local function w(...)
-  if crashAfter then
-    if writes >= crashAfter then return redis.error_reply('INJECTED crash after ' .. writes .. ' writes') end
+local W = call
+if crashAfter then
+  local writes = 0
+  W = function(...)
+    if writes >= crashAfter then error(redis.error_reply('INJECTED crash after ' .. writes .. ' writes')) end
     writes = writes + 1
+    return call(...)
   end
-  return redis.call(...)
 end
-local function check(reply)
-  if type(reply) == 'table' and reply.err then error(reply) end
-  return reply
-end
-local function W(...) return check(w(...)) end
 
--- The groups this chunk touches: keys and guard fields read once, then kept
--- here as the chunk changes them; the offset and the card's count are
--- written once per group at the end.
+-- The groups this chunk touches: keys and info fields read once, then kept
+-- here as the chunk changes them.
 local groups, touched = {}, {}
 local function group(gid)
   local g = groups[gid]
   if g then return g end
   local ik = k_groupInfo(root, gen, gid)
-  local v = redis.call('HMGET', ik, 'status', '_o', '_p', '_n')
+  local v = call('HMGET', ik, 'status', '_o', '_p', '_n', '_c', '_s')
   g = {
     id = gid, ik = ik, ck = k_groupCard(root, gen, gid), mk = k_groupMembers(root, gen, gid),
     fk = k_groupMemberInfo(root, gen, gid), sk = k_groupSeen(root, gen, gid),
     status = v[1], off = v[2], part = v[3], pos = tonumber(v[4]),
+    c0 = tonumber(v[5]), seen = tonumber(v[6]), delta = 0,
   }
+  g.verify = not g.c0 -- nothing to trust
   groups[gid] = g
   touched[#touched + 1] = g
   return g
 end
 
+-- A live group without a card is one whose dismissal failed half-way (it
+-- drops the card and the window before writing status 2): the events
+-- re-applied before the redelivered dismissal finishes have no card to
+-- change, and it will not be answered again.
 local function live_card(g)
-  local raw = redis.call('GET', g.ck)
-  if not raw then error('NOCARD group ' .. g.id .. ' has status ' .. tostring(g.status) .. ' but no card') end
-  return cjson.decode(raw)
+  local raw = call('GET', g.ck)
+  return raw and cjson.decode(raw)
 end
 
--- Rare (patches, status changes, transfers): decode, change, re-encode.
+-- Rare (patches, status changes, transfers): decode, change, re-encode; the
+-- count stays what the card says, the end of the chunk brings it up to date.
 local function rewrite(g, c)
   local body, pos = card(c, num(c.memberCount))
   W('SET', g.ck, body)
@@ -135,25 +153,31 @@ local function rewrite(g, c)
   end
 end
 
--- The card's memberCount follows ZCARD. Usually the digits keep their
--- length and are overwritten in place; else (or when _n is stale, e.g. a
--- call failed between a card write and its _n) the card is spliced whole.
--- Comparing with ZCARD rather than counting changes makes it self-repairing.
-local function sync_count(g)
-  local s = tostring(redis.call('ZCARD', g.mk))
+-- Overwrite the card's count digits with s: in place when the length stays
+-- (SETRANGE, no bytes through Lua), else spliced. 'old' is what the card
+-- holds, when known; a stale _n is noticed and the key looked for.
+local function set_count(g, s, old)
+  local raw
   if g.pos then
-    local near = redis.call('GETRANGE', g.ck, g.pos - ${COUNT_PREFIX.length}, g.pos + 11)
-    if string.sub(near, 1, ${COUNT_PREFIX.length}) == '${COUNT_PREFIX}' then
-      local digits = string.match(near, '^%d+', ${COUNT_PREFIX.length + 1})
-      if digits == s then return end
-      if digits and #digits == #s then
-        W('SETRANGE', g.ck, g.pos, s)
-        return
-      end
+    if not old then
+      local near = call('GETRANGE', g.ck, g.pos - ${COUNT_PREFIX.length}, g.pos + 11)
+      if string.sub(near, 1, ${COUNT_PREFIX.length}) == '${COUNT_PREFIX}' then old = string.match(near, '^%d+', ${COUNT_PREFIX.length + 1}) end
     end
+    if old == s then return end
+    if old and #old == #s then
+      W('SETRANGE', g.ck, g.pos, s)
+      return
+    end
+    raw = call('GET', g.ck)
+    if not raw then return end
+    if old and string.sub(raw, g.pos - ${COUNT_PREFIX.length - 1}, g.pos) == '${COUNT_PREFIX}' then
+      W('SET', g.ck, string.sub(raw, 1, g.pos) .. s .. string.sub(raw, g.pos + #old + 1))
+      return
+    end
+  else
+    raw = call('GET', g.ck)
+    if not raw then return end
   end
-  local raw = redis.call('GET', g.ck)
-  if not raw then return end
   -- Every key is followed by ':' and every string value by ',' or '}', and a
   -- quote inside a value is escaped, so this finds the key, never a value.
   local _, b = string.find(raw, '${COUNT_PREFIX}', 1, true)
@@ -166,21 +190,35 @@ local function sync_count(g)
 end
 
 -- The user's side first, the group's member set last: the member set is what
--- says "done", so a half-done add is finished by the redelivery.
+-- says "done", so a half-done add is finished by the redelivery. A group new
+-- to the user's set means a new member (a half-done remove is always
+-- finished first: it is the earlier event); else the member set decides.
 local function add_member(g, a)
-  local u = ARGV[a]
-  if redis.call('ZSCORE', g.mk, u) then return false end
-  if W('ZADD', k_userJoined(root, gen, u), ARGV[a + 2], g.id) == 1 then W('INCR', k_userVersion(root, gen, u)) end
-  W('HSET', g.fk, u, member_detail(ARGV[a + 1], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5]))
-  W('ZADD', g.mk, ARGV[a + 2], u)
+  local u, j = A[a], A[a + 2] -- userID, member detail, joinTime
+  local uk = k_userJoined(root, gen, u)
+  if W('ZADD', uk, 'NX', j, g.id) == 1 then
+    W('INCR', k_userVersion(root, gen, u))
+  else
+    g.verify = true
+    if call('ZSCORE', g.mk, u) then return false end
+    W('ZADD', uk, j, g.id)
+  end
+  W('HSET', g.fk, u, A[a + 1])
+  W('ZADD', g.mk, j, u)
+  g.delta = g.delta + 1
   return true
 end
 
 local function remove_member(g, uid)
-  if not redis.call('ZSCORE', g.mk, uid) then return false end
-  if W('ZREM', k_userJoined(root, gen, uid), g.id) == 1 then W('INCR', k_userVersion(root, gen, uid)) end
+  if W('ZREM', k_userJoined(root, gen, uid), g.id) == 1 then
+    W('INCR', k_userVersion(root, gen, uid))
+  else
+    g.verify = true
+    if not call('ZSCORE', g.mk, uid) then return false end
+  end
   W('HDEL', g.fk, uid)
   W('ZREM', g.mk, uid)
+  g.delta = g.delta - 1
   return true
 end
 
@@ -188,15 +226,15 @@ local function with_role(raw, role)
   return role .. string.sub(raw, string.find(raw, '|', 1, true))
 end
 
-local i, n, k = 7, #ARGV, 0
+local i, n, k = 1, #A, 0
 while i <= n do
-  local op, gid, off, key = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local op, gid, off, key = A[i], A[i + 1], A[i + 2], A[i + 3]
   local a = i + 4 -- the operands
-  if op == 'j' then i = a + 1 + 6 * tonumber(ARGV[a])
-  elseif op == 'l' then i = a + 1 + tonumber(ARGV[a])
+  if op == 'j' then i = a + 1 + 3 * tonumber(A[a])
+  elseif op == 'l' then i = a + 1 + tonumber(A[a])
   elseif op == 'r' or op == 't' then i = a + 2
-  elseif op == 'c' then i = a + NF + 1 + 6 * tonumber(ARGV[a + NF])
-  elseif op == 'p' then i = a + 1 + 2 * tonumber(ARGV[a])
+  elseif op == 'c' then i = a + NF + 1 + 3 * tonumber(A[a + NF])
+  elseif op == 'p' then i = a + 1 + 2 * tonumber(A[a])
   elseif op == 's' then i = a + 1
   elseif op == 'd' then i = a
   else return redis.error_reply('unknown op ' .. tostring(op)) end
@@ -210,24 +248,25 @@ while i <= n do
   -- a re-sent event (same event key, later offset) is caught by the window.
   if status and g.part == partition and tonumber(off) <= tonumber(g.off) then
     outcome = 'duplicate_offset'
-    -- A call that failed half-way keeps its earlier writes but may have left
-    -- the card's count behind; the redelivery repairs it.
-    g.count = true
-  elseif status and status ~= '2' and redis.call('ZSCORE', g.sk, key) then
+    -- Perhaps the redelivery of a call that failed half-way: re-read what
+    -- it may have left behind (see above).
+    g.verify, g.seen = true, nil
+  elseif status and status ~= '2' and call('ZSCORE', g.sk, key) then
     outcome = 'duplicate_event'
-    g.count = true -- as above
+    g.verify, g.seen = true, nil -- as above
   elseif op == 'c' then
     if status then
       outcome = 'group_exists'
     else
       local c = {}
-      for f = 1, NF do c[FIELDS[f]] = ARGV[a + f - 1] end
-      for m = a + NF + 1, i - 1, 6 do add_member(g, m) end
-      local body, pos = card(c, redis.call('ZCARD', g.mk))
+      for f = 1, NF do c[FIELDS[f]] = A[a + f - 1] end
+      for m = a + NF + 1, i - 1, 3 do add_member(g, m) end
+      local count = call('ZCARD', g.mk)
+      local body, pos = card(c, count)
       W('SET', g.ck, body)
       -- status is written last: it marks the group as existing.
-      W('HSET', g.ik, '_n', pos, 'status', c.status)
-      g.status, g.pos = c.status, pos
+      W('HSET', g.ik, '_n', pos, '_c', count, 'status', c.status)
+      g.status, g.pos, g.c0, g.delta, g.verify = c.status, pos, count, 0, false
     end
   elseif not status then
     outcome = 'unknown_group'
@@ -235,65 +274,69 @@ while i <= n do
     outcome = 'group_dismissed'
   elseif op == 'j' then
     local added = 0
-    for m = a + 1, i - 1, 6 do
+    for m = a + 1, i - 1, 3 do
       if add_member(g, m) then added = added + 1 end
     end
     if added == 0 then outcome = 'already_member' end
-    g.count = true -- even so: a failed call may have added them without the count
   elseif op == 'l' then
     local removed = 0
     for m = a + 1, i - 1 do
-      if remove_member(g, ARGV[m]) then removed = removed + 1 end
+      if remove_member(g, A[m]) then removed = removed + 1 end
     end
     if removed == 0 then outcome = 'not_member' end
-    g.count = true
   elseif op == 'r' then
-    local uid = ARGV[a]
-    local d = redis.call('HGET', g.fk, uid)
+    local uid = A[a]
+    local d = call('HGET', g.fk, uid)
     if not d then
       outcome = 'not_member'
     elseif string.match(d, '^%d+') == '100' then
       outcome = 'is_owner'
     else
-      W('HSET', g.fk, uid, with_role(d, ARGV[a + 1]))
+      W('HSET', g.fk, uid, with_role(d, A[a + 1]))
     end
   elseif op == 'p' then
     local c = live_card(g)
-    for f = a + 1, i - 1, 2 do c[ARGV[f]] = ARGV[f + 1] end
-    rewrite(g, c)
+    if c then
+      for f = a + 1, i - 1, 2 do c[A[f]] = A[f + 1] end
+      rewrite(g, c)
+    end
   elseif op == 's' then
     local c = live_card(g)
-    c.status = ARGV[a]
-    rewrite(g, c)
-    W('HSET', g.ik, 'status', ARGV[a])
-    g.status = ARGV[a]
+    if c then
+      c.status = A[a]
+      rewrite(g, c)
+    end
+    W('HSET', g.ik, 'status', A[a])
+    g.status = A[a]
   elseif op == 't' then
-    local from, to = ARGV[a], ARGV[a + 1]
-    local td = redis.call('HGET', g.fk, to)
+    local from, to = A[a], A[a + 1]
+    local td = call('HGET', g.fk, to)
     if not td then
       outcome = 'not_member'
     else
       if from ~= to then
-        local fd = redis.call('HGET', g.fk, from)
+        local fd = call('HGET', g.fk, from)
         if fd then W('HSET', g.fk, from, with_role(fd, '20')) end
       end
       W('HSET', g.fk, to, with_role(td, '100'))
       local c = live_card(g)
-      c.ownerUserID = to
-      rewrite(g, c)
+      if c then
+        c.ownerUserID = to
+        rewrite(g, c)
+      end
     end
   elseif op == 'd' then
     -- The group leaves every member's list and its card goes; the info hash
     -- stays as a tombstone (status 2, written last) so later events for it
     -- are recognised and ignored, keeping the GroupInfo get_groups_info
     -- answers for it (_t, from the card, before the card goes).
-    local raw = redis.call('GET', g.ck)
+    local raw = call('GET', g.ck)
     if raw then
       local c = cjson.decode(raw)
       c.status = '2'
       W('HSET', g.ik, '_t', (card(c, 0)))
     end
-    for _, uid in ipairs(redis.call('ZRANGE', g.mk, 0, -1)) do
+    for _, uid in ipairs(call('ZRANGE', g.mk, 0, -1)) do
       if W('ZREM', k_userJoined(root, gen, uid), gid) == 1 then W('INCR', k_userVersion(root, gen, uid)) end
     end
     W('DEL', g.mk, g.fk, g.sk, g.ck)
@@ -309,27 +352,43 @@ while i <= n do
     if g.status ~= '2' then
       -- Trim before adding, so the set never holds more than \`window\`
       -- entries and stays in Redis' compact listpack encoding (<= 128).
-      local seen = g.seen or redis.call('ZCARD', g.sk)
+      local seen = g.seen or call('ZCARD', g.sk)
       if seen >= window then
         W('ZREMRANGEBYRANK', g.sk, 0, seen - window)
         seen = window - 1
       end
       W('ZADD', g.sk, off, key)
-      g.seen = seen + 1
+      g.seen, g.seenDirty = seen + 1, true
     end
-    g.off, g.part, g.record = off, partition, true
+    g.off, g.record = off, true
   end
   out[k] = outcome
 end
 
+-- Per group: the card's count, then the bookkeeping in one HSET.
 for _, g in ipairs(touched) do
-  if g.record then W('HSET', g.ik, '_o', g.off, '_p', partition) end
-  if g.count and g.status and g.status ~= '2' then sync_count(g) end
+  local h = {}
+  if g.status and g.status ~= '2' then
+    if g.verify then
+      local s = call('ZCARD', g.mk)
+      set_count(g, tostring(s), nil)
+      h[#h + 1] = '_c'; h[#h + 1] = s
+      if not g.seen then g.seen = call('ZCARD', g.sk) end
+      g.seenDirty = true
+    elseif g.delta ~= 0 then
+      local s = g.c0 + g.delta
+      set_count(g, tostring(s), tostring(g.c0))
+      h[#h + 1] = '_c'; h[#h + 1] = s
+    end
+    if g.seenDirty then h[#h + 1] = '_s'; h[#h + 1] = g.seen end
+  end
+  if g.record then h[#h + 1] = '_o'; h[#h + 1] = g.off; h[#h + 1] = '_p'; h[#h + 1] = partition end
+  if #h > 0 then W('HSET', g.ik, unpack(h)) end
 end
 
 if ARGV[5] ~= '' then
   local ckk = k_ckpt(root, gen)
-  local prev = redis.call('HGET', ckk, partition)
+  local prev = call('HGET', ckk, partition)
   if not prev or tonumber(prev) < tonumber(ARGV[5]) then W('HSET', ckk, partition, ARGV[5]) end
 end
 return {gen, out}
@@ -483,7 +542,7 @@ local gidJson = cjson.encode(gid)
 local out = {}
 for i = 1, #rows, 2 do
   local uid = rows[i]
-  -- written with the member (member_detail)
+  -- written with the member (read-model.ts memberDetail)
   local raw = redis.call('HGET', ik, uid)
   local role, source, inviter, operator = '0', '0', '', ''
   if raw then role, source, inviter, operator = parse_detail(raw) end
