@@ -223,7 +223,7 @@ local function remove_member(g, uid)
 end
 
 local function with_role(raw, role)
-  return role .. string.sub(raw, string.find(raw, '|', 1, true))
+  return role .. string.sub(raw, (string.find(raw, '|', 1, true)))
 end
 
 local i, n, k = 1, #A, 0
