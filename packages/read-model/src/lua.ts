@@ -125,7 +125,7 @@ local function group(gid)
     id = gid, ik = ik, ck = k_groupCard(root, gen, gid), mk = k_groupMembers(root, gen, gid),
     fk = k_groupMemberInfo(root, gen, gid), sk = k_groupSeen(root, gen, gid),
     status = v[1], off = v[2], part = v[3], pos = tonumber(v[4]),
-    c0 = tonumber(v[5]), seen = tonumber(v[6]), delta = 0,
+    c0 = tonumber(v[5]), seen = tonumber(v[6]), delta = 0, fresh = 0,
   }
   g.verify = not g.c0 -- nothing to trust
   groups[gid] = g
@@ -137,6 +137,15 @@ end
 -- drops the card and the window before writing status 2): the events
 -- re-applied before the redelivered dismissal finishes have no card to
 -- change, and it will not be answered again.
+-- The offset, written now rather than at the end: every event this call
+-- recorded against the group counts as done from here on.
+local function cover(g)
+  if g.fresh > 0 then
+    W('HSET', g.ik, '_o', g.off, '_p', partition)
+    g.fresh = 0
+  end
+end
+
 local function live_card(g)
   local raw = call('GET', g.ck)
   return raw and cjson.decode(raw)
@@ -339,6 +348,7 @@ while i <= n do
     for _, uid in ipairs(call('ZRANGE', g.mk, 0, -1)) do
       if W('ZREM', k_userJoined(root, gen, uid), gid) == 1 then W('INCR', k_userVersion(root, gen, uid)) end
     end
+    cover(g) -- the window goes: the offset keeps the chunk's earlier events done
     W('DEL', g.mk, g.fk, g.sk, g.ck)
     W('HSET', g.ik, 'status', '2')
     g.status = '2'
@@ -354,11 +364,15 @@ while i <= n do
       -- entries and stays in Redis' compact listpack encoding (<= 128).
       local seen = g.seen or call('ZCARD', g.sk)
       if seen >= window then
+        -- About to forget a key this call recorded (a group with more than
+        -- \`window\` events in the chunk): its offset goes in first, or a
+        -- redelivery after a failure would apply that event again.
+        if g.fresh >= window then cover(g) end
         W('ZREMRANGEBYRANK', g.sk, 0, seen - window)
         seen = window - 1
       end
       W('ZADD', g.sk, off, key)
-      g.seen, g.seenDirty = seen + 1, true
+      g.seen, g.seenDirty, g.fresh = seen + 1, true, g.fresh + 1
     end
     g.off, g.record = off, true
   end
