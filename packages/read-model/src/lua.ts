@@ -71,7 +71,8 @@ const COUNT_PREFIX = '"memberCount":';
  *   _t      a dismissed group's GroupInfo (status 2, memberCount 0)
  *
  * _o, _c and _s are written once per group at the end of a chunk, after the
- * card. A call that fails between those writes leaves them behind the keys
+ * card (_o earlier when the window is about to forget a key of the same
+ * call, or is dropped by a dismissal). A call that fails between those writes leaves them behind the keys
  * they describe; its redelivery then meets the group's recorded events first
  * (duplicates), and a duplicate, or any member add or remove that finds the
  * work half done, makes the chunk re-read the truth (ZCARD, the card's own
@@ -99,7 +100,7 @@ local FIELDS = {${STORED_FIELDS.map((f) => `'${f}'`).join(', ')}}
 local NF = #FIELDS
 local out = {}
 
--- Every write goes through w(). Fault injection for the tests: with ARGV[6]
+-- Every write goes through W(). Fault injection for the tests: with ARGV[6]
 -- set, the script fails after that many writes, leaving the earlier ones in
 -- place exactly as a Redis error half-way (out of memory) would. The write
 -- order below is chosen so that re-delivering the events completes the work.
@@ -133,10 +134,6 @@ local function group(gid)
   return g
 end
 
--- A live group without a card is one whose dismissal failed half-way (it
--- drops the card and the window before writing status 2): the events
--- re-applied before the redelivered dismissal finishes have no card to
--- change, and it will not be answered again.
 -- The offset, written now rather than at the end: every event this call
 -- recorded against the group counts as done from here on.
 local function cover(g)
@@ -146,6 +143,10 @@ local function cover(g)
   end
 end
 
+-- A live group without a card is one whose dismissal failed half-way (it
+-- drops the card and the window before writing status 2): the events
+-- re-applied before the redelivered dismissal finishes have no card to
+-- change, and it will not be answered again.
 local function live_card(g)
   local raw = call('GET', g.ck)
   return raw and cjson.decode(raw)
@@ -374,7 +375,7 @@ while i <= n do
       W('ZADD', g.sk, off, key)
       g.seen, g.seenDirty, g.fresh = seen + 1, true, g.fresh + 1
     end
-    g.off, g.record = off, true
+    g.off, g.part, g.record = off, partition, true
   end
   out[k] = outcome
 end
