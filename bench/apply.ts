@@ -2,6 +2,7 @@
  * `pnpm bench:apply`: the projector's apply path against a bare Lua ceiling, in one run.
  *
  *   pnpm bench:apply [--events 1000000] [--groups 50000] [--users 200000] [--rounds 10]
+ *                    [--partitions 12] [--concurrency KAFKA_PARTITIONS_CONCURRENTLY]
  *
  * Starts its own redis-server (free port, in memory) and builds a stream of
  * realistic events (lib/history.ts), serialized as Kafka delivers them. Then,
@@ -11,9 +12,16 @@
  *   measured  the projector's handleBatch without Kafka: per partition, slices
  *             of 500 messages: decodeEvent (JSON + zod) and the key check, then
  *             ReadModel.apply (evolve, one Lua call per slice with the guards,
- *             the dedupe window, the card rebuild and the checkpoint)
+ *             the dedupe window, the card's count and the checkpoint)
  *   baseline  the same events, same partitions and slices: one bare Lua call per
  *             500 events doing ZADD + HSET + HINCRBY per event, on the same Redis
+ *
+ * Both paths run partitions as the projector's kafkajs consumer does with
+ * partitionsConsumedConcurrently = `--concurrency` (default: the product's
+ * KAFKA_PARTITIONS_CONCURRENTLY): that many partitions at once over the one
+ * Redis connection, each partition's slices one after another, in offset
+ * order. So Node works on one partition's slice while Redis runs another's
+ * script, as in the product.
  *
  * Then the read model's memory: used_memory after the measured path (the
  * baseline's keys deleted first) minus before, over the memberships (the sum of
@@ -35,6 +43,7 @@ const { values: args } = parseArgs({
     users: { type: 'string', default: '200000' },
     rounds: { type: 'string', default: '10' },
     partitions: { type: 'string', default: '12' },
+    concurrency: { type: 'string' },
   },
 });
 
@@ -83,13 +92,29 @@ async function timed(redis: Redis, m: Meter, work: () => Promise<void>) {
   m.redisCpuMs += (await redisCpuMs(redis)) - r0;
 }
 
-/** Slices of 500 per partition, in offset order, as kafkajs batches would hand them over. */
-function slicesByPartition<T extends { partition: number }>(items: T[], partitions: number): T[][] {
+/** Per partition, its slices of 500 in offset order, as kafkajs batches would hand them over. */
+function slicesByPartition<T extends { partition: number }>(items: T[], partitions: number): T[][][] {
   const byPartition: T[][] = Array.from({ length: partitions }, () => []);
   for (const it of items) byPartition[it.partition]!.push(it);
-  const out: T[][] = [];
-  for (const list of byPartition) for (let i = 0; i < list.length; i += SLICE) out.push(list.slice(i, i + SLICE));
-  return out;
+  return byPartition.map((list) => {
+    const slices: T[][] = [];
+    for (let i = 0; i < list.length; i += SLICE) slices.push(list.slice(i, i + SLICE));
+    return slices;
+  });
+}
+
+/**
+ * kafkajs's partitionsConsumedConcurrently: `concurrency` partitions in
+ * flight, each taking its slices in order; a free slot takes the next partition.
+ */
+async function eachPartition<T>(partitions: T[][][], concurrency: number, apply: (slice: T[]) => Promise<void>) {
+  let next = 0;
+  const slot = async () => {
+    while (next < partitions.length) {
+      for (const slice of partitions[next++]!) await apply(slice);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, partitions.length) }, slot));
 }
 
 /** SCAN `pattern` and run `each` on every batch of keys. */
@@ -131,27 +156,25 @@ async function main() {
 
     const measured = meter();
     const baseline = meter();
-    const applySlices = async (slices: Message[][]) => {
-      for (const slice of slices) {
-        const events: PositionedEvent[] = [];
-        const d0 = performance.now();
-        for (const m of slice) {
-          const decoded = decodeEvent(m.value, config.MAX_EVENT_BYTES);
-          if (!decoded.ok) deadLettered++;
-          else if (m.key.toString('utf8') !== decoded.event.groupID) deadLettered++;
-          else events.push({ offset: m.offset, event: decoded.event });
-        }
-        decodeMs += performance.now() - d0;
-        const last = slice[slice.length - 1]!;
-        for (const o of await readModel.apply(null, last.partition, events, last.offset)) outcomes[o]++;
+    const concurrency = Number(args.concurrency ?? config.KAFKA_PARTITIONS_CONCURRENTLY);
+    log(`partitions applied ${concurrency} at a time (KAFKA_PARTITIONS_CONCURRENTLY), both paths`);
+    const applySlice = async (slice: Message[]) => {
+      const events: PositionedEvent[] = [];
+      const d0 = performance.now();
+      for (const m of slice) {
+        const decoded = decodeEvent(m.value, config.MAX_EVENT_BYTES);
+        if (!decoded.ok) deadLettered++;
+        else if (m.key.toString('utf8') !== decoded.event.groupID) deadLettered++;
+        else events.push({ offset: m.offset, event: decoded.event });
       }
+      decodeMs += performance.now() - d0;
+      const last = slice[slice.length - 1]!;
+      for (const o of await readModel.apply(null, last.partition, events, last.offset)) outcomes[o]++;
     };
-    const bareSlices = async (slices: (BaselineRow & { partition: number })[][]) => {
-      for (const slice of slices) {
-        const argv: string[] = [BASE_ROOT];
-        for (const r of slice) argv.push(r.groupID, r.userID, r.score, r.field);
-        await BARE_SCRIPT.run(redis, argv);
-      }
+    const bareSlice = async (slice: (BaselineRow & { partition: number })[]) => {
+      const argv: string[] = [BASE_ROOT];
+      for (const r of slice) argv.push(r.groupID, r.userID, r.score, r.field);
+      await BARE_SCRIPT.run(redis, argv);
     };
 
     const rounds = Number(args.rounds);
@@ -159,8 +182,8 @@ async function main() {
     for (let r = 0; r < rounds; r++) {
       const messages = stream.messages.slice(r * per, (r + 1) * per);
       const rows = stream.baseline.slice(r * per, (r + 1) * per).map((row, i) => ({ ...row, partition: messages[i]!.partition }));
-      const mine = () => timed(redis, measured, () => applySlices(slicesByPartition(messages, stream.partitions)));
-      const bare = () => timed(redis, baseline, () => bareSlices(slicesByPartition(rows, stream.partitions)));
+      const mine = () => timed(redis, measured, () => eachPartition(slicesByPartition(messages, stream.partitions), concurrency, applySlice));
+      const bare = () => timed(redis, baseline, () => eachPartition(slicesByPartition(rows, stream.partitions), concurrency, bareSlice));
       if (r % 2 === 0) {
         await mine();
         await bare();

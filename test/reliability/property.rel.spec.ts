@@ -112,6 +112,19 @@ it(`property: ${RUNS} random histories with duplicates, redeliveries and crashes
         for (const gid of Array.from({ length: groups }, (_, i) => `pg${i}`)) {
           const card = await redis.get(rm.keys.entity('groupCard', 1, gid));
           expect(card === null ? null : JSON.parse(card)).toEqual(model.card(gid));
+          // And its members' details (role changes, transfers), in list order.
+          const g = model.groups.get(gid);
+          const page = await rm.readMemberPage(gid, { userID: 'admin', isAdmin: true }, 0, 1000);
+          expect(page.outcome, gid).toBe(!g ? 'not_found' : g.dismissed ? 'dismissed' : 'ok');
+          if (g && !g.dismissed) {
+            const got = (JSON.parse(`[${page.membersJson}]`) as { userID: string; roleLevel: number; joinTime: number }[]).map(
+              (m) => [m.userID, m.roleLevel, m.joinTime],
+            );
+            const want = [...g.members]
+              .sort(([ua, a], [ub, b]) => a.joinTime - b.joinTime || Buffer.compare(Buffer.from(ua), Buffer.from(ub)))
+              .map(([u, m]) => [u, m.role, m.joinTime]);
+            expect(got, gid).toEqual(want);
+          }
         }
       } finally {
         await dropRoot(root);

@@ -163,11 +163,23 @@ export function decodeEvent(value: Buffer | string | null, maxBytes = Infinity):
   if (size > maxBytes) {
     return { ok: false, kind: 'oversized', reason: `value is ${size} bytes, limit ${maxBytes}` };
   }
+  const text = typeof value === 'string' ? value : value.toString('utf8');
   let json: unknown;
   try {
-    json = JSON.parse(typeof value === 'string' ? value : value.toString('utf8'));
+    json = JSON.parse(text);
   } catch (err) {
     return { ok: false, kind: 'invalid_json', reason: `not JSON: ${(err as Error).message}` };
+  }
+  // The projector's hot path: a known type and version that validates in one
+  // pass. The full schema includes the header's, so success here is exactly
+  // success below; any failure takes the path below for its precise reason.
+  const known = fastSchema(json);
+  if (known) {
+    const parsed = known.safeParse(json);
+    // Bytes decode (U+FFFD for bad UTF-8) to well-formed strings, so from
+    // bytes a lone surrogate can only come spelled as a `\u` escape.
+    const mayHoldSurrogate = typeof value === 'string' || text.includes('\\u');
+    if (parsed.success && !(mayHoldSurrogate && loneSurrogatePath(parsed.data))) return { ok: true, event: parsed.data };
   }
   const header = EventHeader.safeParse(json);
   if (!header.success) return { ok: false, kind: 'schema', reason: describe(header.error) };
@@ -191,6 +203,14 @@ export function decodeEvent(value: Buffer | string | null, maxBytes = Infinity):
     return { ok: false, kind: 'schema', reason: `${illFormed}: must be well-formed Unicode (lone surrogate)` };
   }
   return { ok: true, event: parsed.data };
+}
+
+function fastSchema(json: unknown): z.ZodType<GroupEvent> | undefined {
+  if (typeof json !== 'object' || json === null) return undefined;
+  const { type, version } = json as { type?: unknown; version?: unknown };
+  if (typeof type !== 'string' || typeof version !== 'number' || !Object.hasOwn(EventSchemas, type)) return undefined;
+  const byVersion = (EventSchemas as Record<string, Record<number, z.ZodType<GroupEvent>>>)[type]!;
+  return Object.hasOwn(byVersion, version) ? byVersion[version] : undefined;
 }
 
 const LONE_SURROGATE = /\p{Cs}/u;

@@ -4,11 +4,11 @@
  *   <root>:active                        STRING  generation the queries read
  *   <root>:<gen>:{u:<userID>}:joined     ZSET    groupID -> joinTime ms (ties sort by groupID)
  *   <root>:<gen>:{u:<userID>}:ver        STRING  changes to that set so far (get_full_join_group_ids' version)
- *   <root>:<gen>:{g:<groupID>}:info      HASH    group fields + guard fields (_s status, _o offset)
- *   <root>:<gen>:{g:<groupID>}:card      STRING  the group's GroupInfo JSON, pre-serialized at write time
+ *   <root>:<gen>:{g:<groupID>}:info      HASH    status + bookkeeping (_o _p offset, _n _c the card's count, _s, _t tombstone; lua.ts)
+ *   <root>:<gen>:{g:<groupID>}:card      STRING  the group's GroupInfo JSON, pre-serialized at write time: the only copy of its fields
  *   <root>:<gen>:{g:<groupID>}:members   ZSET    userID -> joinTime ms (memberCount = ZCARD)
- *   <root>:<gen>:{g:<groupID>}:minfo     HASH    userID -> member detail JSON
- *   <root>:<gen>:{g:<groupID>}:seen      ZSET    eventID -> offset: the dedupe window
+ *   <root>:<gen>:{g:<groupID>}:minfo     HASH    userID -> member detail, role|joinSource|#inviter|inviter operator
+ *   <root>:<gen>:{g:<groupID>}:seen      ZSET    event key (eventKey(): 11 chars of SHA-1) -> offset: the dedupe window
  *   <root>:<gen>:ckpt                    HASH    partition -> last offset applied (status, catch-up)
  *   <root>:rebuild                       HASH    the latest rebuild: generation, status, consumerGroup, startedAt, timings
  *   <root>:rebuild:lock                  STRING  held by the running rebuild (SET NX PX, refreshed): who and since when

@@ -2,7 +2,7 @@ import { decodeEvent, GROUP_INFO_FIELDS, GROUP_MEMBER_FIELDS, type EventType, ty
 import { uniqueId, waitFor } from '@imgroups/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ReadModel } from './read-model.js';
+import { memberDetail, ReadModel } from './read-model.js';
 
 /**
  * The read scripts behind get_groups_info, get_group_member_list and
@@ -120,7 +120,7 @@ describe('the member page', () => {
         const hargs: string[] = [];
         for (let j = i; j < i + 5000; j++) {
           zargs.push(1000 + j, `m${String(j).padStart(6, '0')}`);
-          hargs.push(`m${String(j).padStart(6, '0')}`, JSON.stringify(['20', '3', '', 'op']));
+          hargs.push(`m${String(j).padStart(6, '0')}`, memberDetail({ r: '20', s: '3', i: '', o: 'op' }));
         }
         await redis.pipeline().zadd(rm.keys.entity('groupMembers', gen, big), ...zargs).hset(rm.keys.entity('groupMemberInfo', gen, big), ...hargs).exec();
       }

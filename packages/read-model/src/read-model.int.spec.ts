@@ -315,6 +315,31 @@ describe('re-sent events and the dedupe window', () => {
     });
   });
 
+  it('a group with more events in one failed call than the window holds gets none of them applied twice', async () => {
+    // The join drops out of the window within the call; were its offset not
+    // recorded before that, the redelivery would apply it again (u3 back in gA).
+    const ev = eventFactory();
+    const batch = positioned(10, [
+      ev('group.created', 'gA', { group: { ownerUserID: 'u1', createTime: BASE_TIME }, members: [{ userID: 'u1', roleLevel: 100, joinTime: BASE_TIME }] }),
+      ev('member.joined', 'gA', { members: [{ userID: 'u3', roleLevel: 20, joinTime: BASE_TIME + 5 }] }),
+      ...[1, 2, 3, 4, 5].map((i) => ev('group.info_updated', 'gA', { groupName: `name ${i}` })),
+      ev('member.left', 'gA', { userIDs: ['u3'], reason: 'quit' }),
+    ]);
+    let crashed = true;
+    for (let k = 0; crashed; k++) {
+      await withModel({ dedupeWindow: 4 }, async (rm, gen) => {
+        crashed = await rm.apply(gen, 0, batch, undefined, { crashAfterWrites: k }).then(
+          () => false,
+          (err: unknown) => (String(err).includes('INJECTED') ? true : Promise.reject(err)),
+        );
+        await rm.apply(gen, 0, batch);
+        expect((await readAll(rm, 'u3')).total, `crash after ${k} writes`).toBe(0);
+        const [card] = (await readAll(rm, 'u1')).groups;
+        expect(card, `crash after ${k} writes`).toMatchObject({ groupName: 'name 5', memberCount: 1 });
+      });
+    }
+  });
+
   it('a re-sent event still among the newest `dedupeWindow` event IDs of the group is a duplicate', async () => {
     await withModel({ dedupeWindow: 4 }, async (rm, gen) => {
       const { ev, join } = await joinThenLeave(rm, gen);

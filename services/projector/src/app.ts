@@ -20,6 +20,7 @@ export type ProjectorConfig = Pick<
   | 'KAFKA_HEARTBEAT_INTERVAL_MS'
   | 'KAFKA_RETRIES'
   | 'KAFKA_REBALANCE_TIMEOUT_MS'
+  | 'KAFKA_PARTITIONS_CONCURRENTLY'
   | 'SHUTDOWN_TIMEOUT_MS'
 >;
 
@@ -262,6 +263,10 @@ export function build(deps: ProjectorDeps): Projector {
       consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => void resumeFromCheckpoints(payload.memberAssignment));
       await consumer.run({
         eachBatchAutoResolve: false,
+        // Batches of different partitions run side by side, so Node decodes
+        // one while Redis runs another's apply script; a partition's batches
+        // still come one at a time, in order, which is all the guards need.
+        partitionsConsumedConcurrently: config.KAFKA_PARTITIONS_CONCURRENTLY,
         // Resolved (= applied) offsets are committed after every batch and every 5 s within long ones.
         autoCommitInterval: 5000,
         eachBatch: deps.metrics ? (payload) => deps.metrics!.observeBatch(payload, handleBatch) : handleBatch,
