@@ -294,7 +294,7 @@ async function main() {
   );
   console.log(
     `query (more): ratio_to_4k4_ceiling=${fmt(b.rps / get('(a) ceiling-4k4').rps)} page100_to_ceiling=${fmt(get('(c) page100').rps / a.rps)} ` +
-      `flatness_vs_random_users=${fmt(dLast.p50Ms / b.p50Ms)} 100k_first_to_last_p50=${fmt(dLast.p50Ms / dFirst.p50Ms)} vs_upstream_100k_p50=${fmt(e.p50Ms / dFirst.p50Ms, 1)} ` +
+      `flatness_vs_random_users=${fmt(dLast.p50Ms / get('(b) page10-uncached').p50Ms)} 100k_first_to_last_p50=${fmt(dLast.p50Ms / dFirst.p50Ms)} vs_upstream_100k_p50=${fmt(e.p50Ms / dFirst.p50Ms, 1)} ` +
       `static_body_bytes=${Buffer.byteLength(samplePage)} ratio_to_ceiling_per_round=${perRound.join(',')} ` +
       // What ratio_to_ceiling would be if the machine's cores were the only limit: the
       // inverse ratio of all CPU spent per request. Steadier than req/s under noisy neighbours.

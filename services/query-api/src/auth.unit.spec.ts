@@ -126,6 +126,7 @@ describe('the verified-token cache', () => {
 
   it('never answers for a token past its exp: the second verify after expiry is 1501', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Math.ceil(Date.now() / 1000) * 1000); // on a whole second, as the claims are
     const a = createAuth({ secret: SECRET, expireDays: 90 });
     const t = signHs256(SECRET, GO_HEADER, { UserID: 'u3', PlatformID: 1, exp: now() + 10, nbf: now() - 60, iat: now() });
     expect(a.verify(t).userID).toBe('u3');
@@ -138,6 +139,7 @@ describe('the verified-token cache', () => {
 
   it('never answers for a token before its nbf: 1504 until then, verified after', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Math.ceil(Date.now() / 1000) * 1000);
     const a = createAuth({ secret: SECRET, expireDays: 90 });
     const t = signHs256(SECRET, GO_HEADER, { UserID: 'u4', PlatformID: 1, exp: now() + 600, nbf: now() + 5, iat: now() });
     expect(() => a.verify(t)).toThrow(expect.objectContaining({ code: ErrCode.TokenNotValidYet }));
