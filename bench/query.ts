@@ -6,6 +6,7 @@
  *                    [--profile]   CPU-profile the servers during (a) and (b) only, print where the time goes
  *                    [--only ceiling,page10]  run only the scenarios whose names contain one of these
  *                    [--api-entry <file.js>]  start the query API from another entry (an A/B of a change)
+ *                    [--api-env KEY=VALUE]...  configuration for the query APIs (an A/B of a setting)
  *
  * Starts its own redis-server (free port, in memory), loads the workload
  * through the real apply path (lib/workload.ts), starts the query API from
@@ -50,6 +51,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '2' },
     only: { type: 'string' },
     'api-entry': { type: 'string', default: join(REPO_ROOT, 'services/query-api/dist/main.js') },
+    'api-env': { type: 'string', multiple: true, default: [] },
   },
 });
 const runner = args.runner as Runner;
@@ -118,6 +120,8 @@ async function main() {
     REDIS_KEY_PREFIX: ROOT,
     OPENIM_SECRET: SECRET,
     ADMIN_USER_IDS: ADMIN,
+    // --api-env KEY=VALUE: configuration for both query APIs (an A/B of a setting).
+    ...Object.fromEntries(args['api-env'].map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
   };
   const shape = await productServerShape(env);
   const profDir = join(tmp, 'profiles');
