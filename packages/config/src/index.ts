@@ -54,7 +54,7 @@ const Schema = z.object({
   MAX_GROUP_IDS: int(1, 100_000).default(1000),
   // Answered pages kept in the query API, invalidated by Redis (CLIENT TRACKING); 0 = off.
   QUERY_CACHE_MAX_BYTES: int(0, 64 * 1024 ** 3).default(256 * 1024 ** 2),
-  QUERY_CACHE_MAX_AGE_MS: int(1, 86_400_000).default(60_000),
+  QUERY_CACHE_MAX_AGE_MS: int(1, 86_400_000).default(300_000),
   // OpenIM's own token status (kicked, logged out) in OpenIM's Redis.
   TOKEN_STATUS_CHECK: bool.default(false),
   TOKEN_STATUS_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),

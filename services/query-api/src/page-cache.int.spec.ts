@@ -72,7 +72,7 @@ describe('the page cache', () => {
         await untilCached(app, user);
         expect(shows(await pageOf(app, user)), `${what}: not yet applied`).toBe(false);
         await world.apply(event);
-        // ... and Redis's report of the change drops it (no waiting for an age limit: that is 60 s).
+        // ... and Redis's report of the change drops it (no waiting for an age limit: that is 300 s).
         await waitFor(async () => shows(await pageOf(app, user)), { timeoutMs: 5000, intervalMs: 5, message: `${what} shown` });
       }
 
