@@ -156,8 +156,13 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
   redis.on('error', onConnectionError);
   // The page cache's two connections, the API's own (options as `redis`):
   // page reads, tracked by Redis, and the one Redis reports their changes on.
+  // Named for CLIENT LIST: imgroups-query-api:<REDIS_KEY_PREFIX>:page-reads / :invalidations.
+  const connectionName = (role: string) => `imgroups-query-api:${config.REDIS_KEY_PREFIX}:${role}`;
   const cacheRedis = pageCache.enabled
-    ? { reads: redis.duplicate(), invalidations: redis.duplicate({ autoResubscribe: false }) }
+    ? {
+        reads: redis.duplicate({ connectionName: connectionName('page-reads') }),
+        invalidations: redis.duplicate({ autoResubscribe: false, connectionName: connectionName('invalidations') }),
+      }
     : undefined;
   let stopTracking: (() => void) | undefined;
   if (cacheRedis) {
