@@ -40,7 +40,7 @@ const Schema = z.object({
   KAFKA_REBALANCE_TIMEOUT_MS: int(1000, 600_000).default(60_000),
   // Partitions the projector handles at once (kafkajs partitionsConsumedConcurrently):
   // one partition's decoding overlaps another's Lua call; each partition stays in order.
-  KAFKA_PARTITIONS_CONCURRENTLY: int(1, 1000).default(4),
+  KAFKA_PARTITIONS_CONCURRENTLY: int(1, 1000).default(1),
   SHUTDOWN_TIMEOUT_MS: int(100, 120_000).default(10_000),
 
   API_HOST: z.string().min(1).default('0.0.0.0'),
