@@ -410,37 +410,12 @@ return {gen, out}
 `;
 
 /**
- * A page read's first step. ARGV: root, userID, offset, count. Returns
- * {total, gen, cardKey...}: the user's group count and the card keys of the
- * page, from one snapshot ({0, ''} when no generation is active). The caller
- * fetches the cards with one MGET, outside Lua: bringing ~700-byte cards into
- * Lua and joining them there costs Redis about 1 us per KB each way, three
- * times what the MGET costs (bench/README.md). Cost: ZCARD O(1) + ZRANGE
- * O(log N + count), whatever N is.
+ * Both page scripts begin alike. ARGV: root, userID, offset, count. From one
+ * snapshot of the active generation: `out` = {total, gen} ({0, ''} when none
+ * is active, returned at once) and `keys`, the card keys of the page.
+ * Cost: ZCARD O(1) + ZRANGE O(log N + count), whatever N is.
  */
-export const PAGE_KEYS_SCRIPT = `
-${luaKeyFunctions()}
-local root, uid = ARGV[1], ARGV[2]
-local start, count = tonumber(ARGV[3]), tonumber(ARGV[4])
-local gen = redis.call('GET', k_active(root))
-if not gen then return {0, ''} end
-local uk = k_userJoined(root, gen, uid)
-local total = redis.call('ZCARD', uk)
-local out = {total, gen}
-if count == 0 or start >= total then return out end
-for i, gid in ipairs(redis.call('ZRANGE', uk, start, start + count - 1)) do
-  out[i + 2] = k_groupCard(root, gen, gid)
-end
-return out
-`;
-
-/**
- * The same page in one call, one snapshot: {total, gen, card...}. Read when a
- * card named by PAGE_KEYS_SCRIPT was gone by the time of the MGET (its group
- * dismissed, or its generation retired by a rebuild's switch, in between).
- * A group without a card (a half-failed apply awaiting its redelivery) is left out.
- */
-export const PAGE_SCRIPT = `
+const PAGE_HEAD = `
 ${luaKeyFunctions()}
 local root, uid = ARGV[1], ARGV[2]
 local start, count = tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -452,6 +427,26 @@ local out = {total, gen}
 if count == 0 or start >= total then return out end
 local keys = redis.call('ZRANGE', uk, start, start + count - 1)
 for i, gid in ipairs(keys) do keys[i] = k_groupCard(root, gen, gid) end
+`;
+
+/**
+ * A page read's first step: {total, gen, cardKey...}. The caller fetches the
+ * cards with one MGET, outside Lua: bringing ~700-byte cards into Lua and
+ * joining them there costs Redis about 1 us per KB each way, three times
+ * what the MGET costs (bench/README.md).
+ */
+export const PAGE_KEYS_SCRIPT = `${PAGE_HEAD}
+for i, key in ipairs(keys) do out[i + 2] = key end
+return out
+`;
+
+/**
+ * The same page in one call, one snapshot: {total, gen, card...}. Read when a
+ * card named by PAGE_KEYS_SCRIPT was gone by the time of the MGET (its group
+ * dismissed, or its generation retired by a rebuild's switch, in between).
+ * A group without a card (a half-failed apply awaiting its redelivery) is left out.
+ */
+export const PAGE_SCRIPT = `${PAGE_HEAD}
 -- MGET in chunks: unpack() is bounded by Lua's C stack (~8000 values).
 for i = 1, #keys, 1000 do
   for _, card in ipairs(redis.call('MGET', unpack(keys, i, math.min(i + 999, #keys)))) do

@@ -147,6 +147,9 @@ function pushWire(args: string[], { offset, event }: PositionedEvent) {
   }
 }
 
+/** A script's generation reply: '' when none is active. */
+const generationOf = (gen: string): number | null => (gen === '' ? null : Number(gen));
+
 /** Fault injection for tests: fail the Lua call after this many writes, keeping them. */
 export interface Faults {
   crashAfterWrites: number;
@@ -245,14 +248,14 @@ export class ReadModel {
     }
     const head = (await pageKeysScript.run(this.redis, args)) as [number, string, ...string[]];
     const total = head[0];
-    const generation = head[1] === '' ? null : Number(head[1]);
+    const generation = generationOf(head[1]);
     const readFrom = tracked !== undefined && generation === trackedGeneration && (await trackedOk!) ? tracked : undefined;
     if (head.length === 2) return { total, cards: [], generation, readFrom };
     const cardKeys = head.slice(2) as string[];
     const cards = await this.redis.mgetBuffer(cardKeys);
     if (!cards.includes(null)) return { total, cards: cards as Buffer[], generation, readFrom: readFrom && [...readFrom, ...cardKeys] };
     const again = (await pageScript.runBuffer(this.redis, args)) as [number, Buffer, ...Buffer[]];
-    return { total: again[0], cards: again.slice(2) as Buffer[], generation: again[1].length === 0 ? null : Number(again[1].toString()) };
+    return { total: again[0], cards: again.slice(2) as Buffer[], generation: generationOf(again[1].toString()) };
   }
 
   /** readPageCards() with the cards joined into a string, for callers that are no hot path. */
@@ -264,7 +267,7 @@ export class ReadModel {
   /** One round trip: the cards of the known groups among `groupIDs`, in that order. */
   async readGroupsInfo(groupIDs: readonly string[]): Promise<GroupsInfo> {
     const [gen, groupsJson] = (await groupsInfoScript.run(this.redis, [this.options.root, ...groupIDs])) as [string, string];
-    return { groupsJson, generation: gen === '' ? null : Number(gen) };
+    return { groupsJson, generation: generationOf(gen) };
   }
 
   /**
@@ -295,7 +298,7 @@ export class ReadModel {
       string,
       string[],
     ];
-    return { groupIDs, version: Number(version), generation: gen === '' ? null : Number(gen) };
+    return { groupIDs, version: Number(version), generation: generationOf(gen) };
   }
 
   async activeGeneration(): Promise<number | null> {

@@ -41,6 +41,13 @@ const pageOf = async (app: FastifyInstance, user: string) => {
   return res.body.data as { total: number; groups: { groupID: string; groupName: string; memberCount: number }[] };
 };
 
+type PageData = Awaited<ReturnType<typeof pageOf>>;
+const renamedTo = (name: string) => (p: PageData) => p.groups[0]?.groupName === name;
+
+/** Asks until the answer shows a change (Redis's report has dropped the cached page). */
+const untilShown = (app: FastifyInstance, user: string, what: string, shows: (p: PageData) => boolean) =>
+  waitFor(async () => shows(await pageOf(app, user)), { timeoutMs: 5000, intervalMs: 5, message: `${what} shown` });
+
 /** Asks until an answer comes from the cache (tracking is turned on asynchronously after connecting). */
 async function untilCached(app: FastifyInstance, user: string) {
   await waitFor(
@@ -66,8 +73,8 @@ describe('the page cache', () => {
       const app = await world.app();
       await untilCached(app, user);
 
-      const changes: [string, object, (p: Awaited<ReturnType<typeof pageOf>>) => boolean][] = [
-        ['a rename', ev.infoUpdated('g1', { groupName: 'renamed' }), (p) => p.groups[0]?.groupName === 'renamed'],
+      const changes: [string, object, (p: PageData) => boolean][] = [
+        ['a rename', ev.infoUpdated('g1', { groupName: 'renamed' }), renamedTo('renamed')],
         ['another member', ev.joined('g2', [{ userID: other, joinTime: 3000 }]), (p) => p.groups[1]?.memberCount === 3],
         ['a group joined', ev.created('g3', { userID: other, joinTime: 1 }, [{ userID: user, joinTime: 3000 }]), (p) => p.total === 3],
         ['a group left', ev.left('g1', [user]), (p) => p.total === 2 && p.groups[0]?.groupID === 'g2'],
@@ -79,14 +86,14 @@ describe('the page cache', () => {
         expect(shows(await pageOf(app, user)), `${what}: not yet applied`).toBe(false);
         await world.apply(event);
         // ... and Redis's report of the change drops it (no waiting for an age limit: that is 300 s).
-        await waitFor(async () => shows(await pageOf(app, user)), { timeoutMs: 5000, intervalMs: 5, message: `${what} shown` });
+        await untilShown(app, user, what, shows);
       }
 
       // A generation switch: the active key itself changed.
       const next = world.gen + 1;
       await world.readModel.apply(next, 0, []);
       await world.redis.set(world.readModel.keys.active, String(next));
-      await waitFor(async () => (await pageOf(app, user)).total === 0, { timeoutMs: 5000, intervalMs: 5, message: 'the switch shown' });
+      await untilShown(app, user, 'the switch', (p) => p.total === 0);
       expect(await metric(app, 'imgroups_page_cache_invalidations_total')).toBeGreaterThan(0);
     } finally {
       await world.stop();
@@ -101,28 +108,18 @@ describe('the page cache', () => {
       const app = await world.app();
       await untilCached(app, user);
 
-      // Kill the connection the reports come on, then change the page while it is down.
-      expect(await killConnections(world, 'invalidations')).toBe(1);
-      await world.apply(ev.infoUpdated('g1', { groupName: 'while the reports were down' }));
-      await waitFor(async () => (await pageOf(app, user)).groups[0]?.groupName === 'while the reports were down', {
-        timeoutMs: 5000,
-        intervalMs: 5,
-        message: 'the change shown after the report connection dropped',
-      });
-      // Tracking comes back by itself, and its reports work again.
-      await untilCached(app, user);
-      await world.apply(ev.infoUpdated('g1', { groupName: 'after' }));
-      await waitFor(async () => (await pageOf(app, user)).groups[0]?.groupName === 'after', { timeoutMs: 5000, intervalMs: 5 });
-
-      // The same when the tracked connection itself drops (its tracking goes with it).
-      await untilCached(app, user);
-      expect(await killConnections(world, 'page-reads')).toBe(1);
-      await world.apply(ev.infoUpdated('g1', { groupName: 'after the reads dropped' }));
-      await waitFor(async () => (await pageOf(app, user)).groups[0]?.groupName === 'after the reads dropped', {
-        timeoutMs: 5000,
-        intervalMs: 5,
-      });
-      await untilCached(app, user);
+      // Kill the connection the reports come on, then the tracked one (its tracking goes
+      // with it); each time change the page while it is down.
+      for (const role of ['invalidations', 'page-reads']) {
+        await untilCached(app, user);
+        expect(await killConnections(world, role)).toBe(1);
+        await world.apply(ev.infoUpdated('g1', { groupName: `while ${role} was down` }));
+        await untilShown(app, user, `the change after ${role} dropped`, renamedTo(`while ${role} was down`));
+        // Tracking comes back by itself, and its reports work again.
+        await untilCached(app, user);
+        await world.apply(ev.infoUpdated('g1', { groupName: `after ${role}` }));
+        await untilShown(app, user, `the change after ${role} came back`, renamedTo(`after ${role}`));
+      }
     } finally {
       await world.stop();
     }

@@ -54,8 +54,8 @@ export interface PageCacheStats {
   /** Answers not kept because something they read changed while they were read. */
   raced: number;
   invalidations: number;
-  entries: number;
-  bytes: number;
+  readonly entries: number;
+  readonly bytes: number;
 }
 
 export class PageCache {
@@ -71,10 +71,24 @@ export class PageCache {
   private live = false;
   private bytes = 0;
   private readonly now: () => number;
-  readonly stats: PageCacheStats = { hits: 0, misses: 0, raced: 0, invalidations: 0, entries: 0, bytes: 0 };
+  readonly stats: PageCacheStats;
 
   constructor(private readonly options: PageCacheOptions) {
     this.now = options.now ?? Date.now;
+    const entries = () => this.entries.size;
+    const bytes = () => this.bytes;
+    this.stats = {
+      hits: 0,
+      misses: 0,
+      raced: 0,
+      invalidations: 0,
+      get entries() {
+        return entries();
+      },
+      get bytes() {
+        return bytes();
+      },
+    };
   }
 
   get enabled(): boolean {
@@ -128,7 +142,6 @@ export class PageCache {
       if (set === undefined) this.dependents.set(dep, (set = new Set()));
       set.add(key);
     }
-    this.syncStats();
     return true;
   }
 
@@ -166,25 +179,18 @@ export class PageCache {
       set.delete(key);
       if (set.size === 0) this.dependents.delete(dep);
     }
-    this.syncStats();
   }
 
   private forgetEntries(): void {
     this.entries.clear();
     this.dependents.clear();
     this.bytes = 0;
-    this.syncStats();
   }
 
   private forgetAll(): void {
     this.epoch++;
     this.forgetEntries();
     this.changed.clear();
-  }
-
-  private syncStats(): void {
-    this.stats.entries = this.entries.size;
-    this.stats.bytes = this.bytes;
   }
 }
 

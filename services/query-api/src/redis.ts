@@ -41,8 +41,6 @@ export function createRedis(config: Config, overrides: RedisOptions = {}, url = 
 export function coalesceWrites(redis: Redis): void {
   redis.on('connect', () => {
     const socket = redis.stream;
-    if (patched.has(socket)) return;
-    patched.add(socket);
     const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
     let corked = false;
     const uncork = () => {
@@ -59,4 +57,3 @@ export function coalesceWrites(redis: Redis): void {
     };
   });
 }
-const patched = new WeakSet<object>();
