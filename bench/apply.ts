@@ -28,6 +28,7 @@
  * every user's joined-set size).
  */
 import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { loadConfig } from '@imgroups/config';
 import { decodeEvent } from '@imgroups/contracts';
 import { LuaScript, OUTCOMES, ReadModel, type Outcome, type PositionedEvent } from '@imgroups/read-model';
@@ -53,16 +54,7 @@ const SLICE = 500; // the projector's slice: one Lua call per 500 messages
 const log = (...xs: unknown[]) => console.error('[bench:apply]', ...xs);
 
 /** The ceiling: per event ZADD (user's set), HSET + HINCRBY (group's hash); nothing else. */
-const BARE_SCRIPT = new LuaScript(`
-local root = ARGV[1]
-for i = 2, #ARGV, 4 do
-  local gid, uid, score = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  redis.call('ZADD', root .. ':{u:' .. uid .. '}:joined', score, gid)
-  redis.call('HSET', root .. ':{g:' .. gid .. '}:info', ARGV[i + 3], score)
-  redis.call('HINCRBY', root .. ':{g:' .. gid .. '}:info', 'n', 1)
-end
-return (#ARGV - 1) / 4
-`);
+const BARE_SCRIPT = new LuaScript('bare-write', readFileSync(new URL('lua/bare-write.lua', import.meta.url), 'utf8'));
 
 interface Meter {
   wallMs: number;
@@ -148,7 +140,7 @@ async function main() {
     );
 
     const readModel = new ReadModel(redis, { root: ROOT, dedupeWindow: config.DEDUPE_WINDOW });
-    const generation = await readModel.ensureActiveGeneration();
+    const generation = await readModel.generations.ensureActive();
     const memoryBefore = await usedMemory(redis);
     const outcomes = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
     let deadLettered = 0;

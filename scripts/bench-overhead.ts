@@ -71,7 +71,7 @@ async function stop(child: ChildProcess) {
 async function seed(redisUrl: string, groups: number) {
   const redis = new Redis(redisUrl);
   const rm = new ReadModel(redis, { root: ROOT, dedupeWindow: 128 });
-  const gen = await rm.ensureActiveGeneration();
+  const gen = await rm.generations.ensureActive();
   const events = Array.from({ length: groups }, (_, i) => {
     const raw = {
       eventID: randomUUID(),

@@ -57,7 +57,7 @@ export async function loadQueryWorkload(redis: Redis, opts: QueryWorkloadOptions
   const rand = prng(opts.seed);
   const text = new TextMaker(rand);
   const readModel = new ReadModel(redis, { root: opts.root, dedupeWindow: opts.dedupeWindow });
-  const generation = await readModel.ensureActiveGeneration();
+  const generation = await readModel.generations.ensureActive();
 
   const users10 = Array.from({ length: opts.users10 }, (_, i) => `u10-${i}`);
   const users1k = Array.from({ length: opts.users1k }, (_, i) => `u1k-${i}`);

@@ -1,5 +1,6 @@
 import { decodeEvent, type GroupEvent } from '@imgroups/contracts';
 import { ReadModel, ReferenceModel, type PositionedEvent } from '@imgroups/read-model';
+import { crashingApplier } from '@imgroups/read-model/harness';
 import { diffProjection, generateHistory, uniqueId } from '@imgroups/testing';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
@@ -72,7 +73,7 @@ it(`property: ${RUNS} random histories with duplicates, redeliveries and crashes
       for (const p of parts) for (const { offset, event } of p) model.deliver(Number(offset), event);
 
       const rm = new ReadModel(redis, { root, dedupeWindow: WINDOW });
-      await rm.ensureActiveGeneration();
+      await rm.generations.ensureActive();
       const committed = parts.map(() => 0);
       const position = parts.map(() => 0);
       let s = 0;
@@ -89,8 +90,8 @@ it(`property: ${RUNS} random histories with duplicates, redeliveries and crashes
           if (batch.length === 0) continue;
           const chunked = new ReadModel(redis, { root, dedupeWindow: WINDOW, chunkSize: step.chunk });
           try {
-            const faults = step.crashAfter === null ? undefined : { crashAfterWrites: step.crashAfter };
-            await chunked.apply(null, pi, batch, batch[batch.length - 1]!.offset, faults);
+            const applier = step.crashAfter === null ? chunked.applier : crashingApplier(chunked, step.crashAfter);
+            await applier.apply(null, pi, batch, batch[batch.length - 1]!.offset);
             position[pi]! += batch.length;
             committed[pi] = position[pi]!;
           } catch (err) {

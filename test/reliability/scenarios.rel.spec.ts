@@ -43,7 +43,7 @@ describe('reliability scenarios', () => {
   it('dedupe: a re-sent event within the window is a no-op, beyond it is applied again; the window is bounded', async () => {
     const l = await lab();
     const rm = new ReadModel(l.redis, { root: l.id, dedupeWindow: 128 });
-    const gen = await rm.ensureActiveGeneration();
+    const gen = await rm.generations.ensureActive();
     const events = generateHistory({ seed: SEED, events: 1, groups: 1, users: 3, prefix: `${l.id}-` });
     const decode = (e: unknown) => {
       const d = decodeEvent(JSON.stringify(e));

@@ -70,7 +70,7 @@ export class ProjectorLab {
 
   /** Sum over partitions of the offsets applied (checkpoint + 1): how many messages are done. */
   async applied(): Promise<number> {
-    const gen = await this.readModel.activeGeneration();
+    const gen = await this.readModel.generations.active();
     if (gen === null) return 0;
     const ckpt = await this.readModel.checkpoints(gen);
     return Object.values(ckpt).reduce((n, o) => n + Number(o) + 1, 0);

@@ -4,46 +4,48 @@ import { RoleLevel, type GroupEvent, type MemberIn } from '@imgroups/contracts';
  * The pure half of the projection: an event becomes one operation on the read
  * model, with every value already a string in the form Redis stores it (Lua
  * would print large numbers in exponent form). What the operation does to the
- * state, including the guards, is `apply.lua`'s job; `model.ts` holds the same
+ * state, including the guards, is lua/apply.lua's job (apply.ts runs it);
+ * reference-model.ts holds the same
  * rules as plain TypeScript for tests to compare against.
  */
 
+/** A member as the read model stores it (wire.ts memberDetail() packs all but userID and joinTime). */
 export interface MemberRow {
-  /** userID */
-  u: string;
-  /** roleLevel */
-  r: string;
-  /** joinTime ms */
-  j: string;
-  /** joinSource ('0' when absent) */
-  s: string;
-  /** inviterUserID */
-  i: string;
-  /** operatorUserID: who let the member in */
-  o: string;
+  userID: string;
+  roleLevel: string;
+  /** ms */
+  joinTime: string;
+  /** '0' when absent */
+  joinSource: string;
+  /** '' when absent */
+  inviterUserID: string;
+  /** who let the member in ('' when the event names nobody) */
+  operatorUserID: string;
 }
 
 /** Stored group fields (everything in GroupInfo but memberCount, which is ZCARD). */
 export type GroupFields = Record<string, string>;
 
+/** An operation on the read model; wire.ts says how each travels to the apply script. */
 export type Op =
-  | { t: 'create'; fields: GroupFields; members: MemberRow[] }
-  | { t: 'patch'; fields: GroupFields }
-  | { t: 'status'; status: string }
-  | { t: 'transfer'; from: string; to: string }
-  | { t: 'dismiss' }
-  | { t: 'join'; members: MemberRow[] }
-  | { t: 'leave'; userIDs: string[] }
-  | { t: 'role'; userID: string; role: string };
+  | { op: 'create'; fields: GroupFields; members: MemberRow[] }
+  | { op: 'patch'; fields: GroupFields }
+  | { op: 'status'; status: string }
+  | { op: 'transfer'; from: string; to: string }
+  | { op: 'dismiss' }
+  | { op: 'join'; members: MemberRow[] }
+  | { op: 'leave'; userIDs: string[] }
+  | { op: 'role'; userID: string; role: string };
+export type OpName = Op['op'];
 
 function memberRow(m: MemberIn, operatorUserID: string): MemberRow {
   return {
-    u: m.userID,
-    r: String(m.roleLevel),
-    j: String(m.joinTime),
-    s: String(m.joinSource ?? 0),
-    i: m.inviterUserID ?? '',
-    o: operatorUserID,
+    userID: m.userID,
+    roleLevel: String(m.roleLevel),
+    joinTime: String(m.joinTime),
+    joinSource: String(m.joinSource ?? 0),
+    inviterUserID: m.inviterUserID ?? '',
+    operatorUserID,
   };
 }
 
@@ -58,7 +60,7 @@ export function evolve(event: GroupEvent): Op {
     case 'group.created': {
       const g = event.data.group;
       return {
-        t: 'create',
+        op: 'create',
         fields: stringify({
           groupID: event.groupID,
           groupName: g.groupName,
@@ -84,19 +86,19 @@ export function evolve(event: GroupEvent): Op {
       };
     }
     case 'group.info_updated':
-      return { t: 'patch', fields: stringify(event.data) };
+      return { op: 'patch', fields: stringify(event.data) };
     case 'group.status_changed':
-      return { t: 'status', status: String(event.data.status) };
+      return { op: 'status', status: String(event.data.status) };
     case 'group.owner_transferred':
-      return { t: 'transfer', from: event.data.oldOwnerUserID, to: event.data.newOwnerUserID };
+      return { op: 'transfer', from: event.data.oldOwnerUserID, to: event.data.newOwnerUserID };
     case 'group.dismissed':
-      return { t: 'dismiss' };
+      return { op: 'dismiss' };
     case 'member.joined':
-      return { t: 'join', members: event.data.members.map((m) => memberRow(m, event.operatorUserID)) };
+      return { op: 'join', members: event.data.members.map((m) => memberRow(m, event.operatorUserID)) };
     case 'member.left':
-      return { t: 'leave', userIDs: event.data.userIDs };
+      return { op: 'leave', userIDs: event.data.userIDs };
     case 'member.role_changed':
-      return { t: 'role', userID: event.data.userID, role: String(event.data.roleLevel) };
+      return { op: 'role', userID: event.data.userID, role: String(event.data.roleLevel) };
   }
 }
 

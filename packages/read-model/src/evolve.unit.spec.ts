@@ -64,7 +64,7 @@ describe('evolve group.created', () => {
       ],
     });
     expectOp(event, {
-      t: 'create',
+      op: 'create',
       fields: {
         groupID: GROUP,
         groupName: 'Friday football',
@@ -84,8 +84,8 @@ describe('evolve group.created', () => {
         notificationUserID: OWNER,
       },
       members: [
-        { u: OWNER, r: '100', j: String(T), s: '1', i: '', o: OPERATOR },
-        { u: '42', r: '60', j: String(T + 5), s: '2', i: OWNER, o: OPERATOR },
+        { userID: OWNER, roleLevel: '100', joinTime: String(T), joinSource: '1', inviterUserID: '', operatorUserID: OPERATOR },
+        { userID: '42', roleLevel: '60', joinTime: String(T + 5), joinSource: '2', inviterUserID: OWNER, operatorUserID: OPERATOR },
       ],
     });
   });
@@ -99,10 +99,10 @@ describe('evolve group.created', () => {
       ],
     });
     const op = evolve(event);
-    expect(op.t).toBe('create');
-    if (op.t !== 'create') return;
-    expect(op.members.find((m) => m.u === OWNER)?.r).toBe('100');
-    expect(op.members.find((m) => m.u === '42')?.r).toBe('60');
+    expect(op.op).toBe('create');
+    if (op.op !== 'create') return;
+    expect(op.members.find((m) => m.userID === OWNER)?.roleLevel).toBe('100');
+    expect(op.members.find((m) => m.userID === '42')?.roleLevel).toBe('60');
   });
 
   it('turns every number into its decimal string, exact beyond 2^32 and never in exponent form', () => {
@@ -113,10 +113,10 @@ describe('evolve group.created', () => {
     });
     const op = evolve(event);
     for (const v of allValues(op)) expect(typeof v).toBe('string');
-    if (op.t !== 'create') throw new Error('not a create op');
+    if (op.op !== 'create') throw new Error('not a create op');
     expect(op.fields.createTime).toBe('9007199254740991');
     expect(op.fields.notificationUpdateTime).toBe('1000000000000000');
-    expect(op.members[0]?.j).toBe('9007199254740990');
+    expect(op.members[0]?.joinTime).toBe('9007199254740990');
   });
 
   it('fills absent group fields with the contract defaults and the creator with the owner', () => {
@@ -125,7 +125,7 @@ describe('evolve group.created', () => {
       members: [{ userID: OWNER, roleLevel: 100, joinTime: T }],
     });
     expectOp(event, {
-      t: 'create',
+      op: 'create',
       fields: {
         groupID: GROUP,
         groupName: '',
@@ -144,7 +144,7 @@ describe('evolve group.created', () => {
         notificationUpdateTime: '0',
         notificationUserID: '',
       },
-      members: [{ u: OWNER, r: '100', j: String(T), s: '0', i: '', o: OPERATOR }],
+      members: [{ userID: OWNER, roleLevel: '100', joinTime: String(T), joinSource: '0', inviterUserID: '', operatorUserID: OPERATOR }],
     });
   });
 
@@ -155,7 +155,7 @@ describe('evolve group.created', () => {
       { groupID: 'g-from-header' },
     );
     const op = evolve(event);
-    if (op.t !== 'create') throw new Error('not a create op');
+    if (op.op !== 'create') throw new Error('not a create op');
     expect(op.fields.groupID).toBe('g-from-header');
     expect(op.fields).not.toHaveProperty('memberCount');
   });
@@ -167,40 +167,40 @@ describe('evolve group.created', () => {
       { operatorUserID: undefined },
     );
     const op = evolve(event);
-    if (op.t !== 'create') throw new Error('not a create op');
-    expect(op.members[0]?.o).toBe('');
+    if (op.op !== 'create') throw new Error('not a create op');
+    expect(op.members[0]?.operatorUserID).toBe('');
   });
 });
 
 describe('evolve group.info_updated', () => {
   it('becomes a patch of only the fields the event carries, numbers as strings', () => {
     expectOp(given('group.info_updated', { groupName: 'Saturday', needVerification: 2, notificationUpdateTime: T }), {
-      t: 'patch',
+      op: 'patch',
       fields: { groupName: 'Saturday', needVerification: '2', notificationUpdateTime: String(T) },
     });
   });
 
   it('keeps an empty string as a change (clearing a field), not as an absent field', () => {
-    expectOp(given('group.info_updated', { notification: '' }), { t: 'patch', fields: { notification: '' } });
+    expectOp(given('group.info_updated', { notification: '' }), { op: 'patch', fields: { notification: '' } });
   });
 });
 
 describe('evolve the other group events', () => {
   it('group.status_changed becomes a status op with the status as a string', () => {
-    expectOp(given('group.status_changed', { status: 3 }), { t: 'status', status: '3' });
-    expectOp(given('group.status_changed', { status: 0 }), { t: 'status', status: '0' });
+    expectOp(given('group.status_changed', { status: 3 }), { op: 'status', status: '3' });
+    expectOp(given('group.status_changed', { status: 0 }), { op: 'status', status: '0' });
   });
 
   it('group.owner_transferred becomes a transfer from the old to the new owner', () => {
     expectOp(given('group.owner_transferred', { oldOwnerUserID: OWNER, newOwnerUserID: '42' }), {
-      t: 'transfer',
+      op: 'transfer',
       from: OWNER,
       to: '42',
     });
   });
 
   it('group.dismissed becomes a dismiss op', () => {
-    expectOp(given('group.dismissed', {}), { t: 'dismiss' });
+    expectOp(given('group.dismissed', {}), { op: 'dismiss' });
   });
 });
 
@@ -214,22 +214,22 @@ describe('evolve the member events', () => {
         ],
       }),
       {
-        t: 'join',
+        op: 'join',
         members: [
-          { u: '77', r: '20', j: String(T), s: '4', i: '42', o: OPERATOR },
-          { u: '78', r: '60', j: String(T + 1), s: '0', i: '', o: OPERATOR },
+          { userID: '77', roleLevel: '20', joinTime: String(T), joinSource: '4', inviterUserID: '42', operatorUserID: OPERATOR },
+          { userID: '78', roleLevel: '60', joinTime: String(T + 1), joinSource: '0', inviterUserID: '', operatorUserID: OPERATOR },
         ],
       },
     );
   });
 
   it('member.left becomes a leave of the named users, whatever the reason', () => {
-    expectOp(given('member.left', { userIDs: ['77', '78'], reason: 'kicked' }), { t: 'leave', userIDs: ['77', '78'] });
-    expectOp(given('member.left', { userIDs: ['77'], reason: 'quit' }), { t: 'leave', userIDs: ['77'] });
+    expectOp(given('member.left', { userIDs: ['77', '78'], reason: 'kicked' }), { op: 'leave', userIDs: ['77', '78'] });
+    expectOp(given('member.left', { userIDs: ['77'], reason: 'quit' }), { op: 'leave', userIDs: ['77'] });
   });
 
   it('member.role_changed becomes a role op with the role as a string', () => {
-    expectOp(given('member.role_changed', { userID: '42', roleLevel: 60 }), { t: 'role', userID: '42', role: '60' });
+    expectOp(given('member.role_changed', { userID: '42', roleLevel: 60 }), { op: 'role', userID: '42', role: '60' });
   });
 });
 

@@ -3,7 +3,8 @@ import { uniqueId } from '@imgroups/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { acquireRebuildLock, Generations, type LockHolder } from './generations.js';
-import { ReadModel, type PositionedEvent } from './read-model.js';
+import type { PositionedEvent } from './apply.js';
+import { ReadModel } from './read-model.js';
 
 /**
  * Generation lifecycle against a real Redis: the switch's guard, deletion by

@@ -1,17 +1,13 @@
 import type { Redis } from 'ioredis';
 import { keyspace, type Keyspace } from './keys.js';
-import { FLIP_SCRIPT, LOCK_SCRIPT } from './lua.js';
-import { LuaScript } from './script.js';
+import { SCRIPTS } from './scripts.js';
 
 /**
  * Generations of the read model and their lifecycle, in Redis: which one is
- * active, the rebuild record, the switch (one Lua call), the background
+ * active (the one owner of `<root>:active`), the rebuild record, the switch (one Lua call), the background
  * deletion of retired generations (SCAN + UNLINK in small batches), the
  * rebuild lock and verify's scratch leases. Kafka plays no part here.
  */
-
-const flipScript = new LuaScript(FLIP_SCRIPT);
-const lockScript = new LuaScript(LOCK_SCRIPT);
 
 export type RebuildStatus = 'running' | 'switched' | 'done';
 
@@ -122,13 +118,13 @@ export class Generations {
 
   /**
    * Make `to` active if it has caught up with `from` on every partition (see
-   * FLIP_SCRIPT), `from` is still active and `to` is the running rebuild; the
+   * lua/flip.lua), `from` is still active and `to` is the running rebuild; the
    * same call retires `from` and marks the rebuild switched.
    */
   async flip(opts: { from: number | null; to: number; lockValue?: string; now?: number }): Promise<FlipResult> {
     const k = this.keys;
     const from = opts.from === null ? '' : String(opts.from);
-    const reply = (await flipScript.run(this.redis, [
+    const reply = (await SCRIPTS.flip.run(this.redis, [
       k.active,
       k.rebuild,
       k.retired,
@@ -252,7 +248,7 @@ export type LockAttempt =
 
 /**
  * A lock held by value: SET NX PX `ttlMs`, refreshed every `refreshMs` while
- * held; refresh and release only act while the value is still ours (LOCK_SCRIPT).
+ * held; refresh and release only act while the value is still ours (lua/lock.lua).
  * `lost` settles when the lock can no longer be vouched for: someone else
  * holds it, or no refresh has succeeded for a whole TTL.
  */
@@ -275,7 +271,7 @@ export class HeldLock {
     });
     let lastOk = Date.now();
     this.timer = setInterval(() => {
-      lockScript.run(this.redis, [this.key, this.value, 'refresh', this.ttlMs]).then(
+      SCRIPTS.lock.run(this.redis, [this.key, this.value, 'refresh', this.ttlMs]).then(
         (done) => {
           if (done === 1) lastOk = Date.now();
           else this.lose('the lock was taken over (it expired, or was deleted)');
@@ -298,7 +294,7 @@ export class HeldLock {
     if (this.released) return;
     this.released = true;
     clearInterval(this.timer);
-    await lockScript.run(this.redis, [this.key, this.value, 'release']);
+    await SCRIPTS.lock.run(this.redis, [this.key, this.value, 'release']);
   }
 }
 
@@ -332,7 +328,7 @@ export async function acquireRebuildLock(
   const raw = await redis.get(key);
   const holder = parseLockHolder(raw);
   if (raw !== null && holder && opts.isStale?.(holder)) {
-    if ((await lockScript.run(redis, [key, raw, 'replace', ttlMs, value])) === 1) return held();
+    if ((await SCRIPTS.lock.run(redis, [key, raw, 'replace', ttlMs, value])) === 1) return held();
   }
   if (raw === null && (await redis.set(key, value, 'PX', ttlMs, 'NX')) === 'OK') return held(); // freed meanwhile
   return { ok: false, holder, expiresInMs: Math.max(0, await redis.pttl(key)) };

@@ -4,7 +4,7 @@
  *   <root>:active                        STRING  generation the queries read
  *   <root>:<gen>:{u:<userID>}:joined     ZSET    groupID -> joinTime ms (ties sort by groupID)
  *   <root>:<gen>:{u:<userID>}:ver        STRING  changes to that set so far (get_full_join_group_ids' version)
- *   <root>:<gen>:{g:<groupID>}:info      HASH    status + bookkeeping (_o _p offset, _n _c the card's count, _s, _t tombstone; lua.ts)
+ *   <root>:<gen>:{g:<groupID>}:info      HASH    status + bookkeeping (_o _p offset, _n _c the card's count, _s, _t tombstone; lua/apply.lua)
  *   <root>:<gen>:{g:<groupID>}:card      STRING  the group's GroupInfo JSON, pre-serialized at write time: the only copy of its fields
  *   <root>:<gen>:{g:<groupID>}:members   ZSET    userID -> joinTime ms (memberCount = ZCARD)
  *   <root>:<gen>:{g:<groupID>}:minfo     HASH    userID -> member detail, role|joinSource|#inviter|inviter operator

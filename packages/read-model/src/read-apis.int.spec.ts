@@ -2,7 +2,8 @@ import { decodeEvent, GROUP_INFO_FIELDS, GROUP_MEMBER_FIELDS, type EventType, ty
 import { uniqueId, waitFor } from '@imgroups/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { memberDetail, ReadModel } from './read-model.js';
+import { ReadModel } from './read-model.js';
+import { memberDetail } from './wire.js';
 
 /**
  * The read scripts behind get_groups_info, get_group_member_list and
@@ -92,7 +93,7 @@ describe('the member page', () => {
   it('serializes every member field as a JSON value of its wire type, absent details as 0 and ""', async () => {
     await withModel(async (rm) => {
       const ev = events();
-      const gen = await rm.ensureActiveGeneration();
+      const gen = await rm.generations.ensureActive();
       const g = uniqueId('g');
       await rm.apply(gen, 0, at([created(ev, g, 'owner/1', ['m"2'])]));
       // A member whose detail is missing (a remove cut short between its writes): still listed, details zero.
@@ -110,7 +111,7 @@ describe('the member page', () => {
   it('issues the same Redis commands for a page of a 10-member group and of a 20,000-member one', async () => {
     await withModel(async (rm, root) => {
       const ev = events();
-      const gen = await rm.ensureActiveGeneration();
+      const gen = await rm.generations.ensureActive();
       const [small, big] = [uniqueId('small'), uniqueId('big')];
       await rm.apply(gen, 0, at([created(ev, small, 'owner', Array.from({ length: 9 }, (_, i) => `m${i}`))]));
       await rm.apply(gen, 0, at([created(ev, big, 'owner', [])]));
@@ -120,7 +121,7 @@ describe('the member page', () => {
         const hargs: string[] = [];
         for (let j = i; j < i + 5000; j++) {
           zargs.push(1000 + j, `m${String(j).padStart(6, '0')}`);
-          hargs.push(`m${String(j).padStart(6, '0')}`, memberDetail({ r: '20', s: '3', i: '', o: 'op' }));
+          hargs.push(`m${String(j).padStart(6, '0')}`, memberDetail({ roleLevel: '20', joinSource: '3', inviterUserID: '', operatorUserID: 'op' }));
         }
         await redis.pipeline().zadd(rm.keys.entity('groupMembers', gen, big), ...zargs).hset(rm.keys.entity('groupMemberInfo', gen, big), ...hargs).exec();
       }
@@ -160,7 +161,7 @@ describe('groups info', () => {
   it('keeps a dismissed group answerable from its tombstone with status 2 and memberCount 0', async () => {
     await withModel(async (rm) => {
       const ev = events();
-      const gen = await rm.ensureActiveGeneration();
+      const gen = await rm.generations.ensureActive();
       const g = uniqueId('g');
       await rm.apply(gen, 0, at([created(ev, g, 'owner', ['m1']), ev('group.dismissed', g, {})]));
       expect(await redis.exists(rm.keys.entity('groupCard', gen, g))).toBe(0);

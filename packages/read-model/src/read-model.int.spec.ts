@@ -4,7 +4,9 @@ import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { OUTCOMES, type Outcome } from './evolve.js';
-import { ReadModel, type PositionedEvent } from './read-model.js';
+import type { PositionedEvent } from './apply.js';
+import { crashingApplier } from './harness.js';
+import { ReadModel } from './read-model.js';
 import { ReferenceModel } from './reference-model.js';
 
 /**
@@ -95,7 +97,7 @@ async function withModel<T>(
   const root = uniqueId('rmt');
   const rm = new ReadModel(redis, { root, dedupeWindow: options.dedupeWindow ?? 1000, chunkSize: options.chunkSize });
   try {
-    return await fn(rm, await rm.ensureActiveGeneration(), root);
+    return await fn(rm, await rm.generations.ensureActive(), root);
   } finally {
     await dropRoot(root);
   }
@@ -328,7 +330,7 @@ describe('re-sent events and the dedupe window', () => {
     let crashed = true;
     for (let k = 0; crashed; k++) {
       await withModel({ dedupeWindow: 4 }, async (rm, gen) => {
-        crashed = await rm.apply(gen, 0, batch, undefined, { crashAfterWrites: k }).then(
+        crashed = await crashingApplier(rm, k).apply(gen, 0, batch).then(
           () => false,
           (err: unknown) => (String(err).includes('INJECTED') ? true : Promise.reject(err)),
         );

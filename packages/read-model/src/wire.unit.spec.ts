@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { eventKey, memberDetail } from './read-model.js';
+import { eventKey, memberDetail } from './wire.js';
 
 /**
  * What ReadModel stores for the apply script besides the event's own values:
  * the dedupe window's event key and a member's detail string, whose layout
- * the Lua side (lua.ts parse_detail) reads back.
+ * the Lua side (lua/member-page.lua parse_detail) reads back.
  */
 describe('eventKey', () => {
   it('is 11 base64url characters, the same for the same eventID and different for others', () => {
@@ -23,9 +23,9 @@ describe('eventKey', () => {
 
 describe('memberDetail', () => {
   it('puts role, joinSource and the inviter length (in bytes) before the two IDs', () => {
-    expect(memberDetail({ r: '20', s: '2', i: 'u1', o: 'u7' })).toBe('20|2|2|u1u7');
-    expect(memberDetail({ r: '100', s: '0', i: '', o: 'imAdmin' })).toBe('100|0|0|imAdmin');
+    expect(memberDetail({ roleLevel: '20', joinSource: '2', inviterUserID: 'u1', operatorUserID: 'u7' })).toBe('20|2|2|u1u7');
+    expect(memberDetail({ roleLevel: '100', joinSource: '0', inviterUserID: '', operatorUserID: 'imAdmin' })).toBe('100|0|0|imAdmin');
     // Lua counts bytes: "é" is two of them in UTF-8.
-    expect(memberDetail({ r: '60', s: '3', i: 'é|1', o: '|' })).toBe('60|3|4|é|1|');
+    expect(memberDetail({ roleLevel: '60', joinSource: '3', inviterUserID: 'é|1', operatorUserID: '|' })).toBe('60|3|4|é|1|');
   });
 });

@@ -225,7 +225,7 @@ export function build(deps: ProjectorDeps): Projector {
     const paused = [{ topic: config.EVENTS_TOPIC, partitions }];
     try {
       consumer.pause(paused);
-      const gen = target ?? (await readModel.activeGeneration());
+      const gen = target ?? (await readModel.generations.active());
       if (gen === null || stopping) return;
       const checkpoints = await readModel.checkpoints(gen);
       if (stopping) return;
@@ -256,7 +256,7 @@ export function build(deps: ProjectorDeps): Projector {
     async start() {
       // The live projector writes to whichever generation is active when each
       // chunk runs (read inside the apply script), so it follows a rebuild's switch.
-      const generation = target ?? (await readModel.ensureActiveGeneration());
+      const generation = target ?? (await readModel.generations.ensureActive());
       if (sendsDeadLetters) await producer.connect();
       await consumer.connect();
       await consumer.subscribe({ topic: config.EVENTS_TOPIC, fromBeginning: true });

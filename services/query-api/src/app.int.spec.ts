@@ -36,7 +36,7 @@ let app: FastifyInstance;
 beforeAll(async () => {
   redis = new Redis(env.redisUrl);
   readModel = new ReadModel(redis, { root, dedupeWindow: config.DEDUPE_WINDOW });
-  gen = await readModel.ensureActiveGeneration();
+  gen = await readModel.generations.ensureActive();
   app = await build({ config, redis });
 });
 

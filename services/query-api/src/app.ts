@@ -351,7 +351,7 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
   app.get('/readyz', { config: { openapi: readyzDoc, rateLimit: false } }, async (_request, reply) => {
     let generation;
     try {
-      generation = await readModel.activeGeneration();
+      generation = await readModel.generations.active();
     } catch (err) {
       redisFailure(err);
       throw new HttpCodeError(503, ErrCode.ServiceUnavailable, 'redis is unreachable');

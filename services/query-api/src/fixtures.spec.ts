@@ -49,7 +49,7 @@ export class World {
   gen = 0;
 
   async start(): Promise<this> {
-    this.gen = await this.readModel.ensureActiveGeneration();
+    this.gen = await this.readModel.generations.ensureActive();
     return this;
   }
 

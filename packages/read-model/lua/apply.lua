@@ -1,0 +1,325 @@
+-- Applies a chunk of events to one generation, atomically (a crash lands
+-- between chunks, never inside an event). Runs after the rendered key
+-- functions, GROUP_FIELDS, WIRE_OPS, lib/writes.lua (W), lib/card.lua and
+-- lib/wire.lua (scripts.ts assembles it).
+--
+-- ARGV: root, generation ('' = the active one), dedupe window, partition,
+--       checkpoint offset ('' = none), the events (wire.ts: a JSON array of
+--       strings).
+-- Returns {generation written, {outcome per event}} (evolve.ts OUTCOMES).
+--
+-- The info hash of a group holds no group field but `status`: the card is
+-- where the fields live. Beside it the guard and bookkeeping fields, all read
+-- by one HMGET when a chunk first meets the group:
+--
+--   status  absent until the group exists; '2' once dismissed (a tombstone)
+--   _o _p   offset and partition of the last event recorded against the group
+--   _n      byte offset of the memberCount digits in the card
+--   _c      the memberCount the card holds
+--   _s      how many event keys the dedupe window holds
+--   _t      a dismissed group's GroupInfo (status 2, memberCount 0)
+--
+-- _o, _c and _s are written once per group at the end of a chunk, after the
+-- card (_o earlier when the window is about to forget a key of the same
+-- call, or is dropped by a dismissal). A call that fails between those
+-- writes leaves them behind the keys they describe; its redelivery then
+-- meets the group's recorded events first (duplicates), and a duplicate, or
+-- any member add or remove that finds the work half done, makes the chunk
+-- re-read the truth (ZCARD, the card's own digits) instead of trusting _c
+-- and _s.
+local call = redis.call
+local root, gen = ARGV[1], ARGV[2]
+if gen == '' then
+  gen = call('GET', k_active(root))
+  if not gen then return redis.error_reply('NOGEN no active generation under ' .. root) end
+end
+local window = tonumber(ARGV[3])
+local partition = ARGV[4]
+local checkpoint = ARGV[5]
+local A = cjson.decode(ARGV[6])
+local out = {}
+
+-- The groups this chunk touches: keys and info fields read once, then kept
+-- here as the chunk changes them.
+local groups, touched = {}, {}
+local function group(gid)
+  local g = groups[gid]
+  if g then return g end
+  local ik = k_groupInfo(root, gen, gid)
+  local v = call('HMGET', ik, 'status', '_o', '_p', '_n', '_c', '_s')
+  g = {
+    id = gid, ik = ik, ck = k_groupCard(root, gen, gid), mk = k_groupMembers(root, gen, gid),
+    fk = k_groupMemberInfo(root, gen, gid), sk = k_groupSeen(root, gen, gid),
+    status = v[1], off = v[2], part = v[3], pos = tonumber(v[4]),
+    c0 = tonumber(v[5]), seen = tonumber(v[6]), delta = 0, fresh = 0,
+  }
+  g.verify = not g.c0 -- nothing to trust
+  groups[gid] = g
+  touched[#touched + 1] = g
+  return g
+end
+
+-- The offset, written now rather than at the end: every event this call
+-- recorded against the group counts as done from here on.
+local function cover(g)
+  if g.fresh > 0 then
+    W('HSET', g.ik, '_o', g.off, '_p', partition)
+    g.fresh = 0
+  end
+end
+
+-- A live group without a card is one whose dismissal failed half-way (it
+-- drops the card and the window before writing status 2): the events
+-- re-applied before the redelivered dismissal finishes have no card to
+-- change, and it will not be answered again.
+local function live_card(g)
+  local raw = call('GET', g.ck)
+  return raw and cjson.decode(raw)
+end
+
+-- Rare (patches, status changes, transfers): decode, change, re-encode; the
+-- count stays what the card says, the end of the chunk brings it up to date.
+local function rewrite(g, c)
+  local body, pos = card(c, num(c.memberCount))
+  W('SET', g.ck, body)
+  if pos ~= g.pos then
+    W('HSET', g.ik, '_n', pos)
+    g.pos = pos
+  end
+end
+
+-- Overwrite the card's count digits with s: in place when the length stays
+-- (SETRANGE, no bytes through Lua), else spliced. 'old' is what the card
+-- holds, when known; a stale _n is noticed and the key looked for.
+local function set_count(g, s, old)
+  local raw
+  local np = #COUNT_PREFIX
+  if g.pos then
+    if not old then
+      local near = call('GETRANGE', g.ck, g.pos - np, g.pos + 11)
+      if string.sub(near, 1, np) == COUNT_PREFIX then old = string.match(near, '^%d+', np + 1) end
+    end
+    if old == s then return end
+    if old and #old == #s then
+      W('SETRANGE', g.ck, g.pos, s)
+      return
+    end
+    raw = call('GET', g.ck)
+    if not raw then return end
+    if old and string.sub(raw, g.pos - np + 1, g.pos) == COUNT_PREFIX then
+      W('SET', g.ck, string.sub(raw, 1, g.pos) .. s .. string.sub(raw, g.pos + #old + 1))
+      return
+    end
+  else
+    raw = call('GET', g.ck)
+    if not raw then return end
+  end
+  -- Every key is followed by ':' and every string value by ',' or '}', and a
+  -- quote inside a value is escaped, so this finds the key, never a value.
+  local _, b = string.find(raw, COUNT_PREFIX, 1, true)
+  local e = string.find(raw, ',', b + 1, true)
+  if string.sub(raw, b + 1, e - 1) ~= s then W('SET', g.ck, string.sub(raw, 1, b) .. s .. string.sub(raw, e)) end
+  if g.pos ~= b then
+    W('HSET', g.ik, '_n', b)
+    g.pos = b
+  end
+end
+
+-- The user's side first, the group's member set last: the member set is what
+-- says "done", so a half-done add is finished by the redelivery. A group new
+-- to the user's set means a new member (a half-done remove is always
+-- finished first: it is the earlier event); else the member set decides.
+local function add_member(g, m)
+  local u, j = m.userID, m.joinTime
+  local uk = k_userJoined(root, gen, u)
+  if W('ZADD', uk, 'NX', j, g.id) == 1 then
+    W('INCR', k_userVersion(root, gen, u))
+  else
+    g.verify = true
+    if call('ZSCORE', g.mk, u) then return false end
+    W('ZADD', uk, j, g.id)
+  end
+  W('HSET', g.fk, u, m.detail)
+  W('ZADD', g.mk, j, u)
+  g.delta = g.delta + 1
+  return true
+end
+
+local function remove_member(g, uid)
+  if W('ZREM', k_userJoined(root, gen, uid), g.id) == 1 then
+    W('INCR', k_userVersion(root, gen, uid))
+  else
+    g.verify = true
+    if not call('ZSCORE', g.mk, uid) then return false end
+  end
+  W('HDEL', g.fk, uid)
+  W('ZREM', g.mk, uid)
+  g.delta = g.delta - 1
+  return true
+end
+
+-- A member detail (wire.ts memberDetail) with another role.
+local function with_role(raw, role)
+  return role .. string.sub(raw, (string.find(raw, '|', 1, true)))
+end
+
+local k = 0
+for e in wire_events(A) do
+  k = k + 1
+  local op, off = e.op, e.offset
+  local g = group(e.groupID)
+  local status = g.status
+  local outcome = 'applied'
+
+  -- Idempotency guards. All of a group's events share a partition, so a
+  -- (partition, offset) at or below the last applied one is a redelivery;
+  -- a re-sent event (same event key, later offset) is caught by the window.
+  if status and g.part == partition and tonumber(off) <= tonumber(g.off) then
+    outcome = 'duplicate_offset'
+    -- Perhaps the redelivery of a call that failed half-way: re-read what
+    -- it may have left behind (see above).
+    g.verify, g.seen = true, nil
+  elseif status and status ~= '2' and call('ZSCORE', g.sk, e.key) then
+    outcome = 'duplicate_event'
+    g.verify, g.seen = true, nil -- as above
+  elseif op == 'create' then
+    if status then
+      outcome = 'group_exists'
+    else
+      local c = e.fields
+      for _, m in ipairs(e.members) do add_member(g, m) end
+      local count = call('ZCARD', g.mk)
+      local body, pos = card(c, count)
+      W('SET', g.ck, body)
+      -- status is written last: it marks the group as existing.
+      W('HSET', g.ik, '_n', pos, '_c', count, 'status', c.status)
+      g.status, g.pos, g.c0, g.delta, g.verify = c.status, pos, count, 0, false
+    end
+  elseif not status then
+    outcome = 'unknown_group'
+  elseif status == '2' then
+    outcome = 'group_dismissed'
+  elseif op == 'join' then
+    local added = 0
+    for _, m in ipairs(e.members) do
+      if add_member(g, m) then added = added + 1 end
+    end
+    if added == 0 then outcome = 'already_member' end
+  elseif op == 'leave' then
+    local removed = 0
+    for _, uid in ipairs(e.userIDs) do
+      if remove_member(g, uid) then removed = removed + 1 end
+    end
+    if removed == 0 then outcome = 'not_member' end
+  elseif op == 'role' then
+    local d = call('HGET', g.fk, e.userID)
+    if not d then
+      outcome = 'not_member'
+    elseif string.match(d, '^%d+') == '100' then
+      outcome = 'is_owner'
+    else
+      W('HSET', g.fk, e.userID, with_role(d, e.role))
+    end
+  elseif op == 'patch' then
+    local c = live_card(g)
+    if c then
+      for f, v in pairs(e.fields) do c[f] = v end
+      rewrite(g, c)
+    end
+  elseif op == 'status' then
+    local c = live_card(g)
+    if c then
+      c.status = e.status
+      rewrite(g, c)
+    end
+    W('HSET', g.ik, 'status', e.status)
+    g.status = e.status
+  elseif op == 'transfer' then
+    local from, to = e.from, e.to
+    local td = call('HGET', g.fk, to)
+    if not td then
+      outcome = 'not_member'
+    else
+      if from ~= to then
+        local fd = call('HGET', g.fk, from)
+        if fd then W('HSET', g.fk, from, with_role(fd, '20')) end
+      end
+      W('HSET', g.fk, to, with_role(td, '100'))
+      local c = live_card(g)
+      if c then
+        c.ownerUserID = to
+        rewrite(g, c)
+      end
+    end
+  elseif op == 'dismiss' then
+    -- The group leaves every member's list and its card goes; the info hash
+    -- stays as a tombstone (status 2, written last) so later events for it
+    -- are recognised and ignored, keeping the GroupInfo get_groups_info
+    -- answers for it (_t, from the card, before the card goes).
+    local raw = call('GET', g.ck)
+    if raw then
+      local c = cjson.decode(raw)
+      c.status = '2'
+      W('HSET', g.ik, '_t', (card(c, 0)))
+    end
+    for _, uid in ipairs(call('ZRANGE', g.mk, 0, -1)) do
+      if W('ZREM', k_userJoined(root, gen, uid), g.id) == 1 then W('INCR', k_userVersion(root, gen, uid)) end
+    end
+    cover(g) -- the window goes: the offset keeps the chunk's earlier events done
+    W('DEL', g.mk, g.fk, g.sk, g.ck)
+    W('HSET', g.ik, 'status', '2')
+    g.status = '2'
+  end
+
+  -- Record the event against the group unless it was a duplicate. Ignored
+  -- events of an existing group are recorded too: they are done. The event
+  -- key goes in the window now, the offset at the end of the chunk: a crash
+  -- between the two leaves a redelivery caught by the window.
+  if outcome ~= 'duplicate_offset' and outcome ~= 'duplicate_event' and g.status then
+    if g.status ~= '2' then
+      -- Trim before adding, so the set never holds more than `window`
+      -- entries and stays in Redis' compact listpack encoding (<= 128).
+      local seen = g.seen or call('ZCARD', g.sk)
+      if seen >= window then
+        -- About to forget a key this call recorded (a group with more than
+        -- `window` events in the chunk): its offset goes in first, or a
+        -- redelivery after a failure would apply that event again.
+        if g.fresh >= window then cover(g) end
+        W('ZREMRANGEBYRANK', g.sk, 0, seen - window)
+        seen = window - 1
+      end
+      W('ZADD', g.sk, off, e.key)
+      g.seen, g.seenDirty, g.fresh = seen + 1, true, g.fresh + 1
+    end
+    g.off, g.part, g.record = off, partition, true
+  end
+  out[k] = outcome
+end
+
+-- Per group: the card's count, then the bookkeeping in one HSET.
+for _, g in ipairs(touched) do
+  local h = {}
+  if g.status and g.status ~= '2' then
+    if g.verify then
+      local s = call('ZCARD', g.mk)
+      set_count(g, tostring(s), nil)
+      h[#h + 1] = '_c'; h[#h + 1] = s
+      if not g.seen then g.seen = call('ZCARD', g.sk) end
+      g.seenDirty = true
+    elseif g.delta ~= 0 then
+      local s = g.c0 + g.delta
+      set_count(g, tostring(s), tostring(g.c0))
+      h[#h + 1] = '_c'; h[#h + 1] = s
+    end
+    if g.seenDirty then h[#h + 1] = '_s'; h[#h + 1] = g.seen end
+  end
+  if g.record then h[#h + 1] = '_o'; h[#h + 1] = g.off; h[#h + 1] = '_p'; h[#h + 1] = partition end
+  if #h > 0 then W('HSET', g.ik, unpack(h)) end
+end
+
+if checkpoint ~= '' then
+  local ckk = k_ckpt(root, gen)
+  local prev = call('HGET', ckk, partition)
+  if not prev or tonumber(prev) < tonumber(checkpoint) then W('HSET', ckk, partition, checkpoint) end
+end
+return {gen, out}

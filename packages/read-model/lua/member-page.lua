@@ -1,0 +1,58 @@
+-- get_group_member_list, from one snapshot of the active generation. Runs
+-- after the rendered key functions.
+--
+-- ARGV: root, groupID, caller userID, caller is an admin ('1' | '0'),
+-- offset, count. Returns {outcome, total, membersJSON}: outcome 'ok',
+-- 'no_permission' (not a member, not an admin), 'not_found' or 'dismissed'.
+-- Membership is checked first, as upstream does, so a non-member learns
+-- nothing about the group, not even whether it exists. Members come in
+-- join-time order (ties by userID), as GroupMemberFullInfo JSON objects,
+-- comma-joined. Cost: ZSCORE + ZCARD + ZRANGE O(log N + count) + count HGETs.
+local root, gid, caller, admin = ARGV[1], ARGV[2], ARGV[3], ARGV[4] == '1'
+local start, count = tonumber(ARGV[5]), tonumber(ARGV[6])
+local gen = redis.call('GET', k_active(root))
+local mk = gen and k_groupMembers(root, gen, gid)
+if not admin and not (gen and redis.call('ZSCORE', mk, caller)) then return {'no_permission', 0, ''} end
+if not gen then return {'not_found', 0, ''} end
+local status = redis.call('HGET', k_groupInfo(root, gen, gid), 'status')
+if not status then return {'not_found', 0, ''} end
+if status == '2' then return {'dismissed', 0, ''} end
+local total = redis.call('ZCARD', mk)
+if count == 0 or start >= total then return {'ok', total, ''} end
+local rows = redis.call('ZRANGE', mk, start, start + count - 1, 'WITHSCORES')
+local ik = k_groupMemberInfo(root, gen, gid)
+
+-- A member's detail (wire.ts memberDetail: role|joinSource|<inviter
+-- bytes>|<inviter><operator>) back to role, joinSource, inviter, operator.
+local function parse_detail(raw)
+  local role, source, n, at = string.match(raw, '^(%d+)|(%d+)|(%d+)|()')
+  n = tonumber(n)
+  return role, source, string.sub(raw, at, at + n - 1), string.sub(raw, at + n)
+end
+
+-- Stored values are strings; print them as JSON integers (0 when absent).
+local function int(s)
+  local n = tonumber(s)
+  if not n then return '0' end
+  return string.format('%.0f', n)
+end
+
+local gidJson = cjson.encode(gid)
+local out = {}
+for i = 1, #rows, 2 do
+  local uid = rows[i]
+  local raw = redis.call('HGET', ik, uid)
+  local role, source, inviter, operator = '0', '0', '', ''
+  if raw then role, source, inviter, operator = parse_detail(raw) end
+  out[#out + 1] = '{"groupID":' .. gidJson
+    .. ',"userID":' .. cjson.encode(uid)
+    .. ',"roleLevel":' .. int(role)
+    .. ',"joinTime":' .. int(rows[i + 1])
+    .. ',"nickname":"","faceURL":"","appMangerLevel":0'
+    .. ',"joinSource":' .. int(source)
+    .. ',"operatorUserID":' .. cjson.encode(operator)
+    .. ',"ex":"","muteEndTime":0'
+    .. ',"inviterUserID":' .. cjson.encode(inviter)
+    .. '}'
+end
+return {'ok', total, table.concat(out, ',')}

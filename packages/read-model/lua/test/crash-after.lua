@@ -1,0 +1,12 @@
+-- Test harness only (src/harness.ts), loaded in place of
+-- lib/writes.lua: the script fails after N writes (N = the last ARGV),
+-- leaving the earlier ones in place exactly as a Redis error half-way (out
+-- of memory) would. The apply script's write order is chosen so that
+-- re-delivering the events completes the work.
+local crashAfter = tonumber(ARGV[#ARGV])
+local writes = 0
+local W = function(...)
+  if writes >= crashAfter then error(redis.error_reply('INJECTED crash after ' .. writes .. ' writes')) end
+  writes = writes + 1
+  return redis.call(...)
+end

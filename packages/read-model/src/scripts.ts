@@ -1,0 +1,100 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { GROUP_INFO_FIELDS, NUMERIC_GROUP_FIELDS } from '@imgroups/contracts';
+import type { Redis } from 'ioredis';
+import { luaKeyFunctions } from './keys.js';
+import { luaWireSpec } from './wire.js';
+
+/**
+ * The Lua scripts, read from packages/read-model/lua/*.lua at start and
+ * assembled here. A script is its .lua file after the parts it uses:
+ *
+ * - rendered from TypeScript, data only, so each layout exists once: the key
+ *   functions (keys.ts), GROUP_FIELDS / NUMERIC_FIELDS (contracts' GroupInfo
+ *   fields, for the card), WIRE_OPS (wire.ts, for reading the events);
+ * - shared Lua from lua/lib/: writes.lua (W, how the apply script writes),
+ *   card.lua, wire.lua.
+ *
+ * `pnpm lint:lua` runs `luac -p` over every file and every assembled script.
+ */
+
+/** lua/ beside src/ and dist/, so the same path works from either. */
+const LUA_DIR = new URL('../lua/', import.meta.url);
+
+export const luaFile = (path: string): string => readFileSync(new URL(path, LUA_DIR), 'utf8');
+
+const luaString = (s: string) => `'${s}'`;
+
+/** GroupInfo's fields in card order, and which of them are numbers: the data lib/card.lua reads. */
+function luaGroupFields(): string {
+  const numeric = GROUP_INFO_FIELDS.filter((f) => NUMERIC_GROUP_FIELDS.has(f));
+  return [
+    `local GROUP_FIELDS = {${GROUP_INFO_FIELDS.map(luaString).join(', ')}}`,
+    `local NUMERIC_FIELDS = {${numeric.map((f) => `${f} = true`).join(', ')}}`,
+  ].join('\n');
+}
+
+/** The parts a script can be assembled from, each with a name for its banner. */
+export const LUA_PARTS = {
+  keys: () => luaKeyFunctions(),
+  groupFields: () => luaGroupFields(),
+  wireSpec: () => luaWireSpec(),
+  writes: () => luaFile('lib/writes.lua'),
+  crashAfter: () => luaFile('test/crash-after.lua'),
+  card: () => luaFile('lib/card.lua'),
+  wire: () => luaFile('lib/wire.lua'),
+} as const;
+export type LuaPart = keyof typeof LUA_PARTS;
+
+/** A script: the named parts, in order, then lua/<name>.lua. */
+export function assembleScript(name: string, parts: readonly LuaPart[]): string {
+  return [...parts.map((p) => `-- ${p}\n${LUA_PARTS[p]()}`), `-- ${name}.lua\n${luaFile(`${name}.lua`)}`].join('\n');
+}
+
+/** The apply script's parts; harness.ts swaps `writes` for `crashAfter`. */
+export const APPLY_PARTS: readonly LuaPart[] = ['keys', 'groupFields', 'wireSpec', 'writes', 'card', 'wire'];
+
+/** A Lua script run by EVALSHA, loaded on first use or after a Redis restart (NOSCRIPT). */
+export class LuaScript {
+  readonly sha: string;
+  constructor(
+    readonly name: string,
+    readonly source: string,
+  ) {
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  async run(redis: Redis, args: (string | number)[]): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.sha, 0, ...args);
+    } catch (err) {
+      if (isNoScript(err)) return redis.eval(this.source, 0, ...args);
+      throw err;
+    }
+  }
+
+  /** As run(), with bulk strings in the reply as Buffers (integers stay numbers): no UTF-8 decoding. */
+  async runBuffer(redis: Redis, args: (string | number)[]): Promise<unknown> {
+    try {
+      return await redis.callBuffer('EVALSHA', this.sha, 0, ...args);
+    } catch (err) {
+      if (isNoScript(err)) return redis.callBuffer('EVAL', this.source, 0, ...args);
+      throw err;
+    }
+  }
+}
+
+const isNoScript = (err: unknown) => err instanceof Error && err.message.startsWith('NOSCRIPT');
+
+const script = (name: string, parts: readonly LuaPart[] = []) => new LuaScript(name, assembleScript(name, parts));
+
+/** Every production script, assembled once at start. */
+export const SCRIPTS = {
+  apply: script('apply', APPLY_PARTS),
+  page: script('page', ['keys']),
+  groupsInfo: script('groups-info', ['keys']),
+  memberPage: script('member-page', ['keys']),
+  joinedIds: script('joined-ids', ['keys']),
+  flip: script('flip'),
+  lock: script('lock'),
+} as const;
