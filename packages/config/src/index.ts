@@ -4,7 +4,9 @@ import { z } from 'zod';
  * The one place that reads configuration. Services call `loadConfig(process.env)`
  * once at start; everything else receives the frozen result. Every variable has
  * a development default so `pnpm start` works with zero configuration; the
- * defaults that are secrets are reported by `devDefaultWarnings`.
+ * defaults that are secrets are reported by `devDefaultWarnings`. Each variable
+ * is described in docs.ts (the typecheck fails without), which renders
+ * docs/configuration.md's table.
  */
 
 export const DEV_SECRET = 'openIM123'; // development default, upstream's too; change it in production
