@@ -9,7 +9,7 @@ import { startServices, type RunningServices } from '../support/services.js';
  * Both services as processes, as an operator runs them: the projector's
  * /metrics on its own port (PROJECTOR_METRICS_PORT), the query API's
  * /readyz, /metrics and /docs, and the related read APIs over real HTTP with
- * an admin token from get_admin_token (the README's curl examples).
+ * an admin token from get_admin_token (the curl examples in docs/http-api.md).
  */
 const testEnv = inject('testEnv');
 let services: RunningServices;
