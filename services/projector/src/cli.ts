@@ -18,7 +18,7 @@ import { runVerify, VerifyError, type VerifyResult } from './verify.js';
  *   status [--json]                            pnpm status      | node services/projector/dist/cli.js status
  *
  * Results go to stdout, logs and progress to stderr (a bar on a terminal, a
- * log line every few seconds otherwise). Exit codes: README "Rebuilding the
+ * log line every few seconds otherwise). Exit codes: docs/operations.md, "Rebuilding the
  * projection".
  */
 

@@ -12,7 +12,7 @@ import { build, type ProjectorConfig } from './app.js';
 import { noProgress, RateMeter, type ProgressSink, type ReplayProgress } from './progress.js';
 
 /**
- * Blue-green rebuild of the read model (README "Rebuilding the projection").
+ * Blue-green rebuild of the read model (docs/operations.md, "Rebuilding the projection").
  *
  * 1. Take the rebuild lock (one rebuild at a time).
  * 2. Generation N+1 (highest known + 1) is built from the earliest offset by
