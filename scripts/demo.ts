@@ -50,22 +50,22 @@ await producer.disconnect();
 console.log(`published ${events.length} events to ${config.EVENTS_TOPIC} at ${config.KAFKA_BROKERS.join(',')}`);
 
 const api = `http://127.0.0.1:${config.API_PORT}`;
-const post = async (path: string, body: object, headers: Record<string, string> = {}) => {
+const post = async <Data>(path: string, body: object, headers: Record<string, string> = {}) => {
   const res = await fetch(`${api}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', operationID: String(Date.now()), ...headers },
     body: JSON.stringify(body),
   });
-  return (await res.json()) as { errCode: number; errDlt: string; data?: any };
+  return (await res.json()) as { errCode: number; errDlt: string; data?: Data };
 };
 
 const deadline = Date.now() + 60_000;
 let total = 0;
 while (Date.now() < deadline) {
   try {
-    const auth = await post('/auth/get_admin_token', { secret: config.OPENIM_SECRET, userID: config.ADMIN_USER_IDS[0] });
-    if (auth.errCode === 0) {
-      const page = await post(
+    const auth = await post<{ token: string }>('/auth/get_admin_token', { secret: config.OPENIM_SECRET, userID: config.ADMIN_USER_IDS[0] });
+    if (auth.errCode === 0 && auth.data) {
+      const page = await post<{ total: number }>(
         '/group/get_joined_group_list',
         { fromUserID: USER, pagination: { pageNumber: 1, showNumber: 10 } },
         { token: auth.data.token },

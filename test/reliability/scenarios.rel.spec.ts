@@ -68,7 +68,7 @@ describe('reliability scenarios', () => {
     const bytes = Number(await l.redis.call('MEMORY', 'USAGE', rm.keys.entity('groupSeen', gen, g)));
     const encoding = await l.redis.object('ENCODING', rm.keys.entity('groupSeen', gen, g));
     expect(await l.redis.zcard(rm.keys.entity('groupSeen', gen, g))).toBe(128);
-    report(`dedupe: window 128 event IDs per group; re-send 127 events later: duplicate_event (no-op); 129 later: applied; full window ${bytes} bytes (${encoding}, 11-character event keys)`);
+    report(`dedupe: window 128 event IDs per group; re-send 127 events later: duplicate_event (no-op); 129 later: applied; full window ${bytes} bytes (${String(encoding)}, 11-character event keys)`);
   });
 
   it('rebalance: two projectors in one group, a third joins mid-ingest and one is killed; the projection equals the model', async () => {

@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TOPIC_POOL_SIZE } from './topics.js';
 import { createTopics } from './helpers.js';
 import { freePort, isListening, redisServerInstalled, startMokapi, startRedisServer } from './processes.js';
 
@@ -15,6 +14,9 @@ import { freePort, isListening, redisServerInstalled, startMokapi, startRedisSer
  * TEST_ENV=local|containers forces one; REDIS_URL reuses a Redis you run
  * (tests only ever touch their own key prefixes there).
  */
+
+/** Topic pairs the mock broker declares at start; leaseTopics (topics.ts) hands them out. */
+export const TOPIC_POOL_SIZE = 64;
 
 export interface TestEnvInfo {
   kind: 'containers' | 'local';

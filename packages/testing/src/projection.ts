@@ -49,12 +49,24 @@ export async function diffProjection(
     diff.memberships += want.length;
     const gotIds = got.map((g) => String(g.groupID));
     const wantIds = want.map((g) => String(g.groupID));
-    for (const id of wantIds) if (!gotIds.includes(id)) (diff.lost++, note(`${userID} lost ${id}`));
-    for (const id of gotIds) if (!wantIds.includes(id)) (diff.duplicated++, note(`${userID} has ${id} the model does not`));
-    if (page.total !== got.length) (diff.mismatched++, note(`${userID}: total ${page.total} but ${got.length} groups`));
+    for (const id of wantIds) if (!gotIds.includes(id)) {
+      diff.lost++;
+      note(`${userID} lost ${id}`);
+    }
+    for (const id of gotIds) if (!wantIds.includes(id)) {
+      diff.duplicated++;
+      note(`${userID} has ${id} the model does not`);
+    }
+    if (page.total !== got.length) {
+      diff.mismatched++;
+      note(`${userID}: total ${page.total} but ${got.length} groups`);
+    }
     const common = wantIds.filter((id) => gotIds.includes(id));
     const gotOrder = gotIds.filter((id) => common.includes(id));
-    if (JSON.stringify(gotOrder) !== JSON.stringify(common)) (diff.mismatched++, note(`${userID} order ${gotOrder} != ${common}`));
+    if (JSON.stringify(gotOrder) !== JSON.stringify(common)) {
+      diff.mismatched++;
+      note(`${userID} order ${gotOrder.join()} != ${common.join()}`);
+    }
     for (const g of got) cards.set(String(g.groupID), g);
     for (const g of want) {
       const id = String(g.groupID);

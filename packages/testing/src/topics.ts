@@ -1,9 +1,8 @@
 import { Redis } from 'ioredis';
-import type { TestEnvInfo } from './environment.js';
+import { TOPIC_POOL_SIZE, type TestEnvInfo } from './environment.js';
 import { createTopics, uniqueId } from './helpers.js';
 import { POOL_PARTITIONS, poolTopic } from './processes.js';
 
-export const TOPIC_POOL_SIZE = 64;
 const LEASE_KEY = 'testenv:topic-lease';
 
 /**

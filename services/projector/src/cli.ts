@@ -3,7 +3,7 @@ import { createStatusReader, formatStatus } from '@imgroups/ops';
 import { Generations } from '@imgroups/read-model';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
-import { destination, pino, transport, type Logger } from 'pino';
+import { destination, pino, transport, type DestinationStream, type Logger } from 'pino';
 import { kafkaLogCreator } from './logger.js';
 import { logProgress, terminalProgress, type ProgressSink } from './progress.js';
 import { RebuildRefusedError, runRebuild, type RebuildResult } from './rebuild.js';
@@ -63,7 +63,7 @@ const interactive = Boolean(process.stderr.isTTY);
 const logger: Logger = pino(
   { name: `projector-${command}`, level: config.LOG_LEVEL },
   interactive || config.LOG_FORMAT === 'pretty'
-    ? transport({ target: 'pino-pretty', options: { destination: 2, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } })
+    ? (transport({ target: 'pino-pretty', options: { destination: 2, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } }) as DestinationStream)
     : destination(2),
 );
 const progress: ProgressSink = interactive ? terminalProgress(process.stderr) : logProgress(logger);

@@ -281,7 +281,8 @@ async function compare(
     ids.forEach((u, j) => {
       const [ea, a] = replies[2 * j]!;
       const [es, s] = replies[2 * j + 1]!;
-      if (ea || es) throw ea ?? es;
+      if (ea) throw ea;
+      if (es) throw es;
       const av = a as string[];
       const sv = s as string[];
       if (av.join('\u0000') !== sv.join('\u0000')) mismatches.set(`u:${u}`, joinedDiff(u, av, sv));
@@ -298,7 +299,8 @@ async function compare(
     ids.forEach((g, j) => {
       const [ea, a] = replies[2 * j]!;
       const [es, s] = replies[2 * j + 1]!;
-      if (ea || es) throw ea ?? es;
+      if (ea) throw ea;
+      if (es) throw es;
       if (a !== s) mismatches.set(`g:${g}`, cardDiff(g, a as string | null, s as string | null));
     });
   }

@@ -143,7 +143,7 @@ const path = fc.oneof(
 );
 const optional = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
 
-const request: fc.Arbitrary<InjectOptions> = path.chain((url) =>
+const request: fc.Arbitrary<InjectOptions & { url: string }> = path.chain((url) =>
   fc
     .record({
       method: fc.oneof(

@@ -194,7 +194,7 @@ export async function registerGroupRoutes(app: FastifyInstance, ctx: GroupRoutes
     const parseJson = scope.getDefaultJsonParser('error', 'error');
     scope.removeContentTypeParser('application/json');
     scope.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-      parseJson(request, body as string, (err, value) => {
+      void parseJson(request, body as string, (err, value) => {
         if (err) return done(err, undefined);
         done(null, withExactTopLevelIntegers(body as string, value));
       });

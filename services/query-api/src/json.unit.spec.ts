@@ -46,7 +46,9 @@ describe('exact top-level integers in a JSON body', () => {
   });
 
   it('leaves nested big integers and non-objects alone', () => {
+    // eslint-disable-next-line no-loss-of-precision -- JSON.parse's rounding of these is what is checked
     expect(parsed('{"a":{"b":12345678901234567890}}')).toEqual({ a: { b: 12345678901234567890 } });
+    // eslint-disable-next-line no-loss-of-precision -- as above
     expect(withExactTopLevelIntegers('[12345678901234567890]', [12345678901234567890])).toEqual([12345678901234567890]);
   });
 
