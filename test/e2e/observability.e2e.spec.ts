@@ -1,5 +1,6 @@
 import { GROUP_MEMBER_FIELDS } from '@imgroups/contracts';
-import { freePort, testKafka, uniqueId, waitFor } from '@imgroups/testing';
+import { freePort } from '@imgroups/devenv';
+import { testKafka, uniqueId, waitFor } from '@imgroups/testing';
 import { Partitioners, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ev, type RawEvent } from '../support/events.js';

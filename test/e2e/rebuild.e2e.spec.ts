@@ -2,13 +2,13 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
+import { REPO_ROOT } from '@imgroups/devenv';
 import { Generations, ReadModel } from '@imgroups/read-model';
 import {
   diffProjection,
   generateHistory,
   modelOf,
   openImToken,
-  REPO_ROOT,
   testKafka,
   uniqueId,
   waitFor,

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TOPIC_POOL_SIZE } from './topics.js';
 import { createTopics } from './helpers.js';
-import { freePort, isListening, redisServerInstalled, startMokapi, startRedisServer } from './processes.js';
+import { freePort, redisServerInstalled, startMokapi, startRedisServer } from '@imgroups/devenv';
 
 /**
  * One test environment for every suite. Where a container runtime answers,
@@ -193,4 +193,3 @@ export async function startTestEnvironment(log: (msg: string) => void = console.
   return startLocal((m) => log(`test environment: ${m}`));
 }
 
-export { isListening };

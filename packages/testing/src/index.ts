@@ -1,5 +1,4 @@
 export * from './environment.js';
-export * from './processes.js';
 export * from './helpers.js';
 export * from './topics.js';
 import './vitest-context.js';

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import type { TestEnvInfo } from './environment.js';
 import { createTopics, uniqueId } from './helpers.js';
-import { POOL_PARTITIONS, poolTopic } from './processes.js';
+import { POOL_PARTITIONS, poolTopic } from '@imgroups/devenv';
 
 export const TOPIC_POOL_SIZE = 64;
 const LEASE_KEY = 'testenv:topic-lease';
