@@ -1,6 +1,7 @@
 import { decodeEvent, type GroupEvent } from '@imgroups/contracts';
 import { ReadModel, ReferenceModel, type PositionedEvent } from '@imgroups/read-model';
-import { diffProjection, generateHistory, uniqueId } from '@imgroups/testing';
+import { diffProjection } from '@imgroups/read-model/test-helpers';
+import { generateHistory, uniqueId } from '@imgroups/testing';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';

@@ -4,11 +4,10 @@ import { join } from 'node:path';
 import { decodeEvent } from '@imgroups/contracts';
 import { freePort, startMokapi, startRedisServer, type LocalProcess } from '@imgroups/devenv';
 import { ReadModel } from '@imgroups/read-model';
+import { diffProjection, modelOf } from '@imgroups/read-model/test-helpers';
 import {
-  diffProjection,
   generateHistory,
   leaseTopics,
-  modelOf,
   openImToken,
   testKafka,
   TOPIC_POOL_SIZE,

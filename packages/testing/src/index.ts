@@ -4,4 +4,3 @@ export * from './topics.js';
 import './vitest-context.js';
 export * from './openim-token.js';
 export * from './history.js';
-export * from './projection.js';

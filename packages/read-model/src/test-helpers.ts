@@ -1,9 +1,16 @@
+/**
+ * Test helpers (left out of dist, imported as '@imgroups/read-model/test-helpers'
+ * by tests only): check what a stream left in Redis against ReferenceModel.
+ * They go through the package's public API, as its users do.
+ */
 import { decodeEvent, type GroupEvent } from '@imgroups/contracts';
-import { ReferenceModel, type GroupCard, type ReadModel } from '@imgroups/read-model';
-import type { RawGroupEvent } from './history.js';
+import { ReferenceModel, type GroupCard, type ReadModel } from './index.js';
 
-/** The model of a stream applied exactly once, in order (re-sends handled by the dedupe window). */
-export function modelOf(events: RawGroupEvent[], dedupeWindow: number): ReferenceModel {
+/**
+ * The model of a stream of raw events (as producers send them) applied
+ * exactly once, in order (re-sends handled by the dedupe window).
+ */
+export function modelOf(events: readonly object[], dedupeWindow: number): ReferenceModel {
   const model = new ReferenceModel(dedupeWindow);
   events.forEach((raw, offset) => {
     const decoded = decodeEvent(JSON.stringify(raw));
