@@ -75,7 +75,3 @@ export async function diffProjection(
   diff.groups = cards.size;
   return diff;
 }
-
-export function diffLine(d: ProjectionDiff): string {
-  return `${d.lost} lost, ${d.duplicated} duplicated, ${d.mismatched} mismatched (${d.users} users, ${d.memberships} memberships)`;
-}
