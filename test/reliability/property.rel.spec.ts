@@ -1,6 +1,6 @@
 import { decodeEvent, type GroupEvent } from '@imgroups/contracts';
-import { ReadModel, ReferenceModel, type PositionedEvent } from '@imgroups/read-model';
-import { diffProjection } from '@imgroups/read-model/test-helpers';
+import { ReadModel, type PositionedEvent } from '@imgroups/read-model';
+import { diffProjection, ReferenceModel } from '@imgroups/read-model/test-helpers';
 import { generateHistory, uniqueId } from '@imgroups/testing';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';

@@ -3,5 +3,4 @@ export * from './evolve.js';
 export * from './lua.js';
 export * from './read-model.js';
 export * from './script.js';
-export * from './reference-model.js';
 export * from './generations.js';

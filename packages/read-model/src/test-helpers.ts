@@ -1,10 +1,14 @@
 /**
  * Test helpers (left out of dist, imported as '@imgroups/read-model/test-helpers'
- * by tests only): check what a stream left in Redis against ReferenceModel.
- * They go through the package's public API, as its users do.
+ * by tests only): ReferenceModel, the read model's rules written plainly, and
+ * a check of what a stream left in Redis against it, through the package's
+ * public API as its users read it.
  */
 import { decodeEvent, type GroupEvent } from '@imgroups/contracts';
-import { ReferenceModel, type GroupCard, type ReadModel } from './index.js';
+import type { ReadModel } from './index.js';
+import { ReferenceModel, type GroupCard } from './reference-model.js';
+
+export { ReferenceModel, type GroupCard };
 
 /**
  * The model of a stream of raw events (as producers send them) applied
