@@ -1,9 +1,8 @@
 import { GROUP_MEMBER_FIELDS } from '@imgroups/contracts';
 import { freePort } from '@imgroups/devenv';
-import { testKafka, uniqueId, waitFor } from '@imgroups/testing';
+import { ev, testKafka, uniqueId, waitFor, type RawEvent } from '@imgroups/testing';
 import { Partitioners, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ev, type RawEvent } from '../support/events.js';
 import { startServices, type RunningServices } from '../support/services.js';
 
 /**

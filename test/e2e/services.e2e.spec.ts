@@ -1,8 +1,7 @@
 import { GROUP_INFO_FIELDS } from '@imgroups/contracts';
-import { openImToken, testKafka, uniqueId, waitFor } from '@imgroups/testing';
+import { ev, openImToken, testKafka, uniqueId, waitFor, type RawEvent } from '@imgroups/testing';
 import { Partitioners, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ev, type RawEvent } from '../support/events.js';
 import { startServices, type RunningServices } from '../support/services.js';
 
 /**

@@ -6,6 +6,7 @@ import { freePort, startMokapi, startRedisServer, type LocalProcess } from '@img
 import { ReadModel } from '@imgroups/read-model';
 import { diffProjection, modelOf } from '@imgroups/read-model/test-helpers';
 import {
+  ev,
   generateHistory,
   leaseTopics,
   openImToken,
@@ -15,7 +16,6 @@ import {
   waitFor,
 } from '@imgroups/testing';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { ev } from '../support/events.js';
 import { startPipeline, type Pipeline } from '../support/harness.js';
 import { ENTRIES, launchService } from '../support/launch.js';
 import { ProjectorLab, report, SEED, SMALL, sleepMs, usersOf } from '../support/reliability.js';

@@ -1,11 +1,17 @@
 import { loadConfig, type Config } from '@imgroups/config';
 import { build as buildProjector, type Projector } from '@imgroups/projector';
 import { ReadModel } from '@imgroups/read-model';
-import { isolatedSettings, testKafka, uniqueId, waitFor, type TestEnvInfo } from '@imgroups/testing';
+import {
+  isolatedSettings,
+  testKafka,
+  uniqueId,
+  waitFor,
+  type RawEvent,
+  type TestEnvInfo,
+} from '@imgroups/testing';
 import { Redis } from 'ioredis';
 import { Partitioners, type Producer } from 'kafkajs';
 import { pino } from 'pino';
-import type { RawEvent } from './events.js';
 
 /**
  * One isolated pipeline per test: its own topic, dead-letter topic, consumer
