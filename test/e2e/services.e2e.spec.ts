@@ -1,5 +1,5 @@
 import { GROUP_INFO_FIELDS } from '@imgroups/contracts';
-import { ev, openImToken, testKafka, uniqueId, waitFor, type RawEvent } from '@imgroups/testing';
+import { ev, openImToken, testKafka, uniqueId, waitFor, type RawGroupEvent } from '@imgroups/testing';
 import { Partitioners, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startServices, type RunningServices } from '../support/services.js';
@@ -29,7 +29,7 @@ afterAll(async () => {
   expect(stopped.ms).toBeLessThan(10_000);
 });
 
-async function publish(events: (RawEvent | { key: string; value: string })[]) {
+async function publish(events: (RawGroupEvent | { key: string; value: string })[]) {
   await producer.send({
     topic: services.env.EVENTS_TOPIC!,
     acks: -1,

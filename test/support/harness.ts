@@ -6,7 +6,7 @@ import {
   testKafka,
   uniqueId,
   waitFor,
-  type RawEvent,
+  type RawGroupEvent,
   type TestEnvInfo,
 } from '@imgroups/testing';
 import { Redis } from 'ioredis';
@@ -23,7 +23,7 @@ export interface Pipeline {
   readModel: ReadModel;
   producer: Producer;
   projector: Projector;
-  publish(events: (RawEvent | { key: string | null; value: string | Buffer })[]): Promise<void>;
+  publish(events: (RawGroupEvent | { key: string | null; value: string | Buffer })[]): Promise<void>;
   /** Every message on the dead-letter topic, parsed. */
   readDeadLetters(expected: number): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;
