@@ -8,7 +8,7 @@ import type { FastifyInstance, InjectOptions } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { build } from './app.js';
-import { event } from './fixtures.spec.js';
+import { event } from './test-helpers.js';
 import { createRedis } from './redis.js';
 
 const SECRET = 'int-test-secret';

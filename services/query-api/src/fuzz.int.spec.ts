@@ -4,7 +4,7 @@ import { openImToken, uniqueId } from '@imgroups/testing';
 import fc from 'fast-check';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, ev, SECRET, tokenFor, World } from './fixtures.spec.js';
+import { ADMIN, ev, SECRET, tokenFor, World } from './test-helpers.js';
 
 /**
  * Whatever arrives, the answer is the envelope: never a stack trace, never an

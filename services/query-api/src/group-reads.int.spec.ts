@@ -3,7 +3,7 @@ import { GROUP_INFO_FIELDS, GROUP_MEMBER_FIELDS, NUMERIC_GROUP_FIELDS } from '@i
 import { uniqueId } from '@imgroups/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, ev, expectArgsError, post, send, World } from './fixtures.spec.js';
+import { ADMIN, ev, expectArgsError, post, send, World } from './test-helpers.js';
 
 /**
  * The related read APIs (CONTRACT.md §1) off the same projection, with the

@@ -1,8 +1,8 @@
 /**
- * Not a test file: shared arrangements for the query API's *.int.spec.ts
- * (named .spec.ts so the build leaves it out, and no suite's pattern runs it).
- * Data is arranged through the real projection path (decodeEvent -> ReadModel
- * apply) under a key root of the calling file's own, removed at the end.
+ * Test helpers: shared arrangements for the query API's *.int.spec.ts (left
+ * out of dist by tsconfig.json, like the specs). Data is arranged through the
+ * real projection path (decodeEvent -> ReadModel apply) under a key root of
+ * the calling file's own, removed at the end.
  */
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
