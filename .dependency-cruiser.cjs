@@ -5,8 +5,8 @@
  * "exports" and its "source" condition, as tsc and vitest resolve them.
  *
  * Test code: spec files, test/, the test kit (packages/testing), and helper
- * files named as such (test-helpers.ts, *.test-helpers.ts) or the read
- * model's test harness (src/harness.ts). eslint.config.js names the same files.
+ * files named as such (test-helpers.ts, *.test-helpers.ts). eslint.config.js
+ * names the same files.
  * Production code: every other file under packages/<name>/src or
  * services/<name>/src, except the test kit's and the dev environment's.
  */
@@ -15,7 +15,6 @@ const TEST_CODE = [
   '^test/',
   '^packages/testing/',
   'test-helpers\\.ts$',
-  '^packages/read-model/src/harness\\.ts$',
 ];
 const TEST_KIT = '^packages/testing/';
 const DEV_ENV = '^packages/devenv/';
@@ -62,7 +61,7 @@ module.exports = {
       name: 'production-imports-test-code',
       severity: 'error',
       comment:
-        'Production code must not import test code: specs, test/, test helpers, or the read model test harness (@imgroups/read-model/harness).',
+        'Production code must not import test code: specs, test/, or test helpers (e.g. @imgroups/read-model/test-helpers).',
       from: production,
       to: { path: TEST_CODE, pathNot: TEST_KIT },
     },

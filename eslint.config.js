@@ -14,7 +14,6 @@ const TEST_CODE = [
   'test/**',
   'packages/testing/**',
   '**/*test-helpers.ts',
-  'packages/read-model/src/harness.ts',
 ];
 
 export default defineConfig(

@@ -32,7 +32,7 @@ import { readFileSync } from 'node:fs';
 import { loadConfig } from '@imgroups/config';
 import { decodeEvent } from '@imgroups/contracts';
 import { LuaScript, OUTCOMES, ReadModel, type Outcome, type PositionedEvent } from '@imgroups/read-model';
-import { startRedisServer } from '@imgroups/testing';
+import { startRedisServer } from '@imgroups/devenv';
 import { Redis } from 'ioredis';
 import { buildStream, type BaselineRow, type Message } from './lib/history.js';
 import { fmt, fmtInt } from './lib/stats.js';

@@ -5,38 +5,26 @@
  * Event IDs are fixed, so running it twice changes nothing.
  */
 import { loadConfigOrExit } from '@imgroups/config';
+import { ev, type MemberSpec } from '@imgroups/testing';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 
 const config = loadConfigOrExit(process.env, 'demo');
 const USER = '9906953281';
 const t0 = Date.UTC(2026, 0, 1);
-let n = 0;
-const event = (type: string, groupID: string, data: object) => ({
-  eventID: `demo-${String(++n).padStart(3, '0')}`,
-  type,
-  version: 1,
-  groupID,
-  occurredAt: t0 + n * 60_000,
-  operatorUserID: 'imAdmin',
-  data,
-});
-const member = (userID: string, minutes: number, roleLevel = 20) => ({ userID, roleLevel, joinTime: t0 + minutes * 60_000, joinSource: 2 });
-const created = (groupID: string, groupName: string, owner: string, minutes: number, others: ReturnType<typeof member>[]) =>
-  event('group.created', groupID, {
-    group: { groupName, ownerUserID: owner, creatorUserID: owner, createTime: t0 + minutes * 60_000, introduction: `${groupName} (demo)` },
-    members: [member(owner, minutes, 100), ...others],
-  });
+const member = (userID: string, minutes: number): MemberSpec => ({ userID, joinTime: t0 + minutes * 60_000, joinSource: 2 });
+const created = (groupID: string, groupName: string, owner: string, minutes: number, others: MemberSpec[]) =>
+  ev.created(groupID, member(owner, minutes), others, { groupName, introduction: `${groupName} (demo)` });
 
 const events = [
   created('2137448827', '11111', '3517105008', 1, [member(USER, 2), member('2699373280', 3)]),
   created('2759960147', 'Group2', '4771680259', 10, [member('5010203040', 11)]),
-  event('member.joined', '2759960147', { members: [member(USER, 12), member('6020304050', 13)] }),
+  ev.joined('2759960147', [member(USER, 12), member('6020304050', 13)]),
   created('3686066424', 'Group3', USER, 20, [member('7030405060', 21)]),
-  event('group.info_updated', '3686066424', { groupName: 'Group3 (renamed)', notification: 'welcome' }),
-  event('member.left', '2759960147', { userIDs: ['5010203040'], reason: 'kicked' }),
+  ev.infoUpdated('3686066424', { groupName: 'Group3 (renamed)', notification: 'welcome' }),
+  ev.left('2759960147', ['5010203040'], 'kicked'),
   created('4000000001', 'Short-lived', '7030405060', 30, [member(USER, 31)]),
-  event('group.dismissed', '4000000001', {}),
-];
+  ev.dismissed('4000000001'),
+].map((e, i) => ({ ...e, eventID: `demo-${String(i + 1).padStart(3, '0')}`, occurredAt: t0 + (i + 1) * 60_000 }));
 
 const kafka = new Kafka({ clientId: 'imgroups-demo', brokers: config.KAFKA_BROKERS, logLevel: logLevel.ERROR });
 const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });

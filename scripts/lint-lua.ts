@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { SCRIPTS } from '@imgroups/read-model';
-import { CRASHING_APPLY, WIRE_ECHO } from '@imgroups/read-model/harness';
+import { CRASHING_APPLY, WIRE_ECHO } from '@imgroups/read-model/test-helpers';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const DIRS = ['packages/read-model/lua', 'bench/lua'];

@@ -20,7 +20,7 @@ import {
   startMokapi,
   startRedisServer,
   type LocalProcess,
-} from '@imgroups/testing';
+} from '@imgroups/devenv';
 
 const config = loadConfigOrExit(process.env, 'start');
 const say = (msg: string) => console.log(`[start] ${msg}`);

@@ -1,9 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
-import { freePort, spawnSupervised, waitForPort } from '@imgroups/testing';
+import { freePort, spawnSupervised, waitForPort } from '@imgroups/devenv';
 import { childPid } from './cpu.js';
 
 /**
- * A service process of the bench, started under packages/testing's watchdog
+ * A service process of the bench, started under packages/devenv's watchdog
  * (it dies with the bench, even a killed one) with its own environment.
  */
 export interface Service {

@@ -20,7 +20,7 @@ export function cpuMs(pid: number | undefined): number {
   }
 }
 
-/** The first child of `pid` (the command a packages/testing watchdog shell runs). */
+/** The first child of `pid` (the command a packages/devenv watchdog shell runs). */
 export function childPid(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
   try {

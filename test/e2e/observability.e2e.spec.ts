@@ -1,8 +1,8 @@
 import { GROUP_MEMBER_FIELDS } from '@imgroups/contracts';
-import { freePort, testKafka, uniqueId, waitFor } from '@imgroups/testing';
+import { freePort } from '@imgroups/devenv';
+import { ev, testKafka, uniqueId, waitFor, type RawGroupEvent } from '@imgroups/testing';
 import { Partitioners, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ev, type RawEvent } from '../support/events.js';
 import { startServices, type RunningServices } from '../support/services.js';
 
 /**
@@ -31,7 +31,7 @@ afterAll(async () => {
   expect(stopped, services.output()).toMatchObject({ projector: 0, queryApi: 0 });
 });
 
-async function publish(events: (RawEvent | { key: string; value: string })[]) {
+async function publish(events: (RawGroupEvent | { key: string; value: string })[]) {
   await producer.send({
     topic: services.env.EVENTS_TOPIC!,
     acks: -1,

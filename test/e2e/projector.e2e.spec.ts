@@ -1,6 +1,5 @@
-import { waitFor } from '@imgroups/testing';
+import { ev, waitFor } from '@imgroups/testing';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { ev } from '../support/events.js';
 import { startPipeline, type Pipeline } from '../support/harness.js';
 
 const env = inject('testEnv');

@@ -2,18 +2,10 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
+import { REPO_ROOT } from '@imgroups/devenv';
 import { Generations, ReadModel } from '@imgroups/read-model';
-import {
-  diffProjection,
-  generateHistory,
-  modelOf,
-  openImToken,
-  REPO_ROOT,
-  testKafka,
-  uniqueId,
-  waitFor,
-  type RawGroupEvent,
-} from '@imgroups/testing';
+import { diffProjection, modelOf } from '@imgroups/read-model/test-helpers';
+import { generateHistory, openImToken, testKafka, uniqueId, waitFor, type RawGroupEvent } from '@imgroups/testing';
 import { Redis } from 'ioredis';
 import { Partitioners, type Producer } from 'kafkajs';
 import { afterAll, describe, expect, inject, it } from 'vitest';

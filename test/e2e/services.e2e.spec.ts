@@ -1,8 +1,7 @@
 import { GROUP_INFO_FIELDS } from '@imgroups/contracts';
-import { openImToken, testKafka, uniqueId, waitFor } from '@imgroups/testing';
+import { ev, openImToken, testKafka, uniqueId, waitFor, type RawGroupEvent } from '@imgroups/testing';
 import { Partitioners, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ev, type RawEvent } from '../support/events.js';
 import { startServices, type RunningServices } from '../support/services.js';
 
 /**
@@ -30,7 +29,7 @@ afterAll(async () => {
   expect(stopped.ms).toBeLessThan(10_000);
 });
 
-async function publish(events: (RawEvent | { key: string; value: string })[]) {
+async function publish(events: (RawGroupEvent | { key: string; value: string })[]) {
   await producer.send({
     topic: services.env.EVENTS_TOPIC!,
     acks: -1,

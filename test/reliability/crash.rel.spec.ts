@@ -1,4 +1,5 @@
-import { diffProjection, generateHistory, modelOf, prng, waitFor } from '@imgroups/testing';
+import { diffProjection, modelOf } from '@imgroups/read-model/test-helpers';
+import { generateHistory, prng, waitFor } from '@imgroups/testing';
 import { afterEach, expect, inject, it } from 'vitest';
 import { FULL, ProjectorLab, report, SEED, SMALL, sleepMs, usersOf } from '../support/reliability.js';
 

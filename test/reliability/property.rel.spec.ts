@@ -1,7 +1,7 @@
 import { decodeEvent, type GroupEvent } from '@imgroups/contracts';
-import { ReadModel, ReferenceModel, type PositionedEvent } from '@imgroups/read-model';
-import { crashingApplier } from '@imgroups/read-model/harness';
-import { diffProjection, generateHistory, uniqueId } from '@imgroups/testing';
+import { ReadModel, type PositionedEvent } from '@imgroups/read-model';
+import { crashingApplier, diffProjection, ReferenceModel } from '@imgroups/read-model/test-helpers';
+import { generateHistory, uniqueId } from '@imgroups/testing';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';

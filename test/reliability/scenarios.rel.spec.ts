@@ -2,24 +2,20 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeEvent } from '@imgroups/contracts';
+import { freePort, startMokapi, startRedisServer, type LocalProcess } from '@imgroups/devenv';
 import { ReadModel } from '@imgroups/read-model';
+import { diffProjection, modelOf } from '@imgroups/read-model/test-helpers';
 import {
-  diffProjection,
-  freePort,
+  ev,
   generateHistory,
   leaseTopics,
-  modelOf,
   openImToken,
-  startMokapi,
-  startRedisServer,
   testKafka,
   TOPIC_POOL_SIZE,
   uniqueId,
   waitFor,
-  type LocalProcess,
 } from '@imgroups/testing';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { ev } from '../support/events.js';
 import { startPipeline, type Pipeline } from '../support/harness.js';
 import { ENTRIES, launchService } from '../support/launch.js';
 import { ProjectorLab, report, SEED, SMALL, sleepMs, usersOf } from '../support/reliability.js';

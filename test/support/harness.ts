@@ -1,11 +1,17 @@
 import { loadConfig, type Config } from '@imgroups/config';
 import { build as buildProjector, type Projector } from '@imgroups/projector';
 import { ReadModel } from '@imgroups/read-model';
-import { isolatedSettings, testKafka, uniqueId, waitFor, type TestEnvInfo } from '@imgroups/testing';
+import {
+  isolatedSettings,
+  testKafka,
+  uniqueId,
+  waitFor,
+  type RawGroupEvent,
+  type TestEnvInfo,
+} from '@imgroups/testing';
 import { Redis } from 'ioredis';
 import { Partitioners, type Producer } from 'kafkajs';
 import { pino } from 'pino';
-import type { RawEvent } from './events.js';
 
 /**
  * One isolated pipeline per test: its own topic, dead-letter topic, consumer
@@ -17,7 +23,7 @@ export interface Pipeline {
   readModel: ReadModel;
   producer: Producer;
   projector: Projector;
-  publish(events: (RawEvent | { key: string | null; value: string | Buffer })[]): Promise<void>;
+  publish(events: (RawGroupEvent | { key: string | null; value: string | Buffer })[]): Promise<void>;
   /** Every message on the dead-letter topic, parsed. */
   readDeadLetters(expected: number): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { REPO_ROOT } from '@imgroups/testing';
+import { REPO_ROOT } from '@imgroups/devenv';
 
 /** A service started from its main.ts as an operator runs it: configured by environment variables only. */
 export interface ServiceProcess {

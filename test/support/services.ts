@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
-import { freePort, isolatedSettings, waitFor, type TestEnvInfo } from '@imgroups/testing';
+import { freePort } from '@imgroups/devenv';
+import { isolatedSettings, waitFor, type TestEnvInfo } from '@imgroups/testing';
 import { ENTRIES, launchService } from './launch.js';
 
 /**

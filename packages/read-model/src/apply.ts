@@ -29,7 +29,7 @@ export class Applier {
   private readonly chunkSize: number;
 
   /**
-   * `script` and `extraArgs` are the test harness's (harness.ts): production
+   * `script` and `extraArgs` are the test harness's (test-helpers.ts): production
    * runs lua/apply.lua as assembled in scripts.ts, with no extra argument.
    */
   constructor(

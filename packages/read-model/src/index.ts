@@ -5,5 +5,4 @@ export * from './scripts.js';
 export * from './apply.js';
 export * from './read-page.js';
 export * from './read-model.js';
-export * from './reference-model.js';
 export * from './generations.js';

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { OUTCOMES, type Outcome } from './evolve.js';
 import type { PositionedEvent } from './apply.js';
-import { crashingApplier } from './harness.js';
+import { crashingApplier } from './test-helpers.js';
 import { ReadModel } from './read-model.js';
 import { ReferenceModel } from './reference-model.js';
 

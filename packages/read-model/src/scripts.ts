@@ -51,7 +51,7 @@ export function assembleScript(name: string, parts: readonly LuaPart[]): string 
   return [...parts.map((p) => `-- ${p}\n${LUA_PARTS[p]()}`), `-- ${name}.lua\n${luaFile(`${name}.lua`)}`].join('\n');
 }
 
-/** The apply script's parts; harness.ts swaps `writes` for `crashAfter`. */
+/** The apply script's parts; test-helpers.ts swaps `writes` for `crashAfter`. */
 export const APPLY_PARTS: readonly LuaPart[] = ['keys', 'groupFields', 'wireSpec', 'writes', 'card', 'wire'];
 
 /** A Lua script run by EVALSHA, loaded on first use or after a Redis restart (NOSCRIPT). */

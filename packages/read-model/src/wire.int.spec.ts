@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { MemberRow, Op } from './evolve.js';
-import { WIRE_ECHO as echo } from './harness.js';
+import { WIRE_ECHO as echo } from './test-helpers.js';
 import { encodeEvent, memberDetail, STORED_FIELDS, WIRE, type Operand, type WireHead } from './wire.js';
 
 /**

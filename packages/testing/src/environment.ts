@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTopics } from './helpers.js';
-import { freePort, isListening, redisServerInstalled, startMokapi, startRedisServer } from './processes.js';
+import { freePort, redisServerInstalled, startMokapi, startRedisServer } from '@imgroups/devenv';
 
 /**
  * One test environment for every suite. Where a container runtime answers,
@@ -195,4 +195,3 @@ export async function startTestEnvironment(log: (msg: string) => void = console.
   return startLocal((m) => log(`test environment: ${m}`));
 }
 
-export { isListening };

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { RawGroupEvent } from './events.js';
 
 /**
  * Seeded random event histories for property, crash and rebalance tests: a
@@ -9,16 +10,6 @@ import { randomUUID } from 'node:crypto';
  * in the stream), events for groups never created, leaves of non-members.
  * Same seed, same history.
  */
-
-export interface RawGroupEvent {
-  eventID: string;
-  type: string;
-  version: 1;
-  groupID: string;
-  occurredAt: number;
-  operatorUserID: string;
-  data: Record<string, unknown>;
-}
 
 export interface HistoryOptions {
   seed: number;

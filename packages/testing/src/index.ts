@@ -1,8 +1,7 @@
 export * from './environment.js';
-export * from './processes.js';
 export * from './helpers.js';
 export * from './topics.js';
 import './vitest-context.js';
 export * from './openim-token.js';
+export * from './events.js';
 export * from './history.js';
-export * from './projection.js';

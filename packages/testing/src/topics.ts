@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { TOPIC_POOL_SIZE, type TestEnvInfo } from './environment.js';
 import { createTopics, uniqueId } from './helpers.js';
-import { POOL_PARTITIONS, poolTopic } from './processes.js';
+import { POOL_PARTITIONS, poolTopic } from '@imgroups/devenv';
 
 const LEASE_KEY = 'testenv:topic-lease';
 

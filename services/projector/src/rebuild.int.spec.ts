@@ -1,14 +1,8 @@
 import { loadConfig, type Config } from '@imgroups/config';
 import { highWatermarks } from '@imgroups/ops';
 import { acquireRebuildLock, Generations, ReadModel } from '@imgroups/read-model';
-import {
-  diffProjection,
-  generateHistory,
-  isolatedSettings,
-  modelOf,
-  testKafka,
-  type RawGroupEvent,
-} from '@imgroups/testing';
+import { diffProjection, modelOf } from '@imgroups/read-model/test-helpers';
+import { generateHistory, isolatedSettings, testKafka, type RawGroupEvent } from '@imgroups/testing';
 import { Redis } from 'ioredis';
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { pino } from 'pino';

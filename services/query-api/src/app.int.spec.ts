@@ -3,12 +3,11 @@ import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '@imgroups/config';
 import { decodeEvent, ErrCode, GROUP_INFO_FIELDS, NUMERIC_GROUP_FIELDS } from '@imgroups/contracts';
 import { ReadModel } from '@imgroups/read-model';
-import { openImToken, uniqueId } from '@imgroups/testing';
+import { ev, openImToken, uniqueId } from '@imgroups/testing';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { build } from './app.js';
-import { event } from './fixtures.spec.js';
 import { createRedis } from './redis.js';
 
 const SECRET = 'int-test-secret';
@@ -51,11 +50,6 @@ afterAll(async () => {
 
 // ---- arranging data through the real projection path ----------------------
 
-interface Member {
-  userID: string;
-  joinTime: number;
-}
-
 let offset = 0;
 async function applyEvents(...raw: object[]) {
   const events = raw.map((r) => {
@@ -68,18 +62,10 @@ async function applyEvents(...raw: object[]) {
   expect(outcomes).toEqual(events.map(() => 'applied'));
 }
 
-
-function groupCreated(groupID: string, owner: Member, others: Member[] = [], group: object = {}) {
-  return event('group.created', groupID, {
-    group: { groupName: `name of ${groupID}`, ownerUserID: owner.userID, createTime: owner.joinTime, ...group },
-    members: [{ ...owner, roleLevel: 100 }, ...others.map((m) => ({ ...m, roleLevel: 20 }))],
-  });
-}
-
 /** `user` joins each group at the given time; every group gets its own owner. */
 async function joinGroups(user: string, groups: { groupID: string; joinTime: number }[]) {
   await applyEvents(
-    ...groups.map((g) => groupCreated(g.groupID, { userID: uniqueId('owner'), joinTime: 1 }, [{ userID: user, joinTime: g.joinTime }])),
+    ...groups.map((g) => ev.created(g.groupID, { userID: uniqueId('owner'), joinTime: 1 }, [{ userID: user, joinTime: g.joinTime }])),
   );
 }
 
@@ -174,7 +160,7 @@ describe('POST /group/get_joined_group_list: reading', () => {
     const owner = uniqueId('owner');
     const groupID = uniqueId('g');
     await applyEvents(
-      groupCreated(groupID, { userID: owner, joinTime: 1687753739612 }, [
+      ev.created(groupID, { userID: owner, joinTime: 1687753739612 }, [
         { userID: user, joinTime: 1687753740000 },
         { userID: uniqueId('u'), joinTime: 1687753741000 },
       ], {
@@ -222,7 +208,7 @@ describe('POST /group/get_joined_group_list: reading', () => {
     const kept = uniqueId('g');
     const dismissed = uniqueId('g');
     await joinGroups(user, [{ groupID: kept, joinTime: 1 }, { groupID: dismissed, joinTime: 2 }]);
-    await applyEvents(event('group.dismissed', dismissed, {}));
+    await applyEvents(ev.dismissed(dismissed));
     const res = await send(app, listRequest(user, 1, 10));
     expect(res.body.data.total).toBe(1);
     expect(ids(res.body)).toEqual([kept]);

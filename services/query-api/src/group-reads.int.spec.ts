@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { GROUP_INFO_FIELDS, GROUP_MEMBER_FIELDS, NUMERIC_GROUP_FIELDS } from '@imgroups/contracts';
-import { uniqueId } from '@imgroups/testing';
+import { ev, uniqueId } from '@imgroups/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, ev, expectArgsError, post, send, World } from './fixtures.spec.js';
+import { ADMIN, expectArgsError, post, send, World } from './test-helpers.js';
 
 /**
  * The related read APIs (CONTRACT.md §1) off the same projection, with the
@@ -172,7 +172,7 @@ describe('POST /group/get_group_member_list', () => {
 
   it('follows the projection: ownership moves, a member who left is gone, a rejoin gets the new join time', async () => {
     const { g, owner, a, invitee } = await arrangeGroup();
-    await world.apply(ev.transferred(g, owner, invitee), ev.left(g, [a]), ev.joined(g, [{ userID: a, joinTime: 900 }]));
+    await world.apply(ev.ownerTransferred(g, owner, invitee), ev.left(g, [a]), ev.joined(g, [{ userID: a, joinTime: 900 }]));
     const members = (await memberList(g, 1, 10, invitee)).body.data.members as { userID: string; roleLevel: number; joinTime: number }[];
     expect(members).toHaveLength(5);
     expect(members.at(-1)).toMatchObject({ userID: a, joinTime: 900, roleLevel: 20 });

@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import { uniqueId } from '@imgroups/testing';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, expectArgsError, headersFor, SECRET, send, World } from './fixtures.spec.js';
+import { ADMIN, expectArgsError, headersFor, SECRET, send, World } from './test-helpers.js';
 
 /**
  * Bad input, class by class, on every POST route: each is refused with a

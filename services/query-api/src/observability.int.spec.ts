@@ -3,7 +3,7 @@ import { uniqueId, waitFor } from '@imgroups/testing';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { headersFor, logCapture, post, send, World } from './fixtures.spec.js';
+import { headersFor, logCapture, post, send, World } from './test-helpers.js';
 import { createRedis } from './redis.js';
 
 /**

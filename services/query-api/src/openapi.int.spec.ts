@@ -2,7 +2,7 @@ import { GROUP_INFO_FIELDS, GROUP_MEMBER_FIELDS } from '@imgroups/contracts';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { World } from './fixtures.spec.js';
+import { World } from './test-helpers.js';
 
 /**
  * OpenAPI 3 at /docs/json (Swagger UI at /docs), generated from the zod

@@ -1,8 +1,8 @@
-import { uniqueId, waitFor } from '@imgroups/testing';
+import { ev, uniqueId, waitFor } from '@imgroups/testing';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ev, post, send, World } from './fixtures.spec.js';
+import { post, send, World } from './test-helpers.js';
 
 /**
  * The page cache against the suite's real Redis: a page is answered from the

@@ -1,7 +1,7 @@
 import { uniqueId, waitFor } from '@imgroups/testing';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, post, send, World } from './fixtures.spec.js';
+import { ADMIN, post, send, World } from './test-helpers.js';
 
 /**
  * Rate limiting (@fastify/rate-limit): off unless RATE_LIMIT_MAX is set; then

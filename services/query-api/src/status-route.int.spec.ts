@@ -1,7 +1,8 @@
 import { loadConfig, type Config } from '@imgroups/config';
 import { ErrCode } from '@imgroups/contracts';
 import { acquireRebuildLock, Generations } from '@imgroups/read-model';
-import { freePort, leaseTopics, openImToken, testKafka, uniqueId } from '@imgroups/testing';
+import { freePort } from '@imgroups/devenv';
+import { leaseTopics, openImToken, testKafka, uniqueId } from '@imgroups/testing';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';

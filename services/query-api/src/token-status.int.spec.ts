@@ -3,7 +3,7 @@ import { openImToken, uniqueId } from '@imgroups/testing';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, SECRET, send, World } from './fixtures.spec.js';
+import { ADMIN, SECRET, send, World } from './test-helpers.js';
 
 /**
  * TOKEN_STATUS_CHECK: OpenIM's own record of a user's tokens, read from

@@ -1,4 +1,4 @@
--- Test harness only (src/harness.ts), loaded in place of
+-- Test harness only (src/test-helpers.ts), loaded in place of
 -- lib/writes.lua: the script fails after N writes (N = the last ARGV),
 -- leaving the earlier ones in place exactly as a Redis error half-way (out
 -- of memory) would. The apply script's write order is chosen so that

@@ -1,15 +1,14 @@
 /**
- * Not a test file: shared arrangements for the query API's *.int.spec.ts
- * (named .spec.ts so the build leaves it out, and no suite's pattern runs it).
- * Data is arranged through the real projection path (decodeEvent -> ReadModel
- * apply) under a key root of the calling file's own, removed at the end.
+ * Test helpers: shared arrangements for the query API's *.int.spec.ts (left
+ * out of dist by tsconfig.json, like the specs). Data is arranged through the
+ * real projection path (decodeEvent -> ReadModel apply) under a key root of
+ * the calling file's own, removed at the end.
  */
-import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '@imgroups/config';
 import { decodeEvent } from '@imgroups/contracts';
 import { ReadModel } from '@imgroups/read-model';
-import { openImToken, uniqueId } from '@imgroups/testing';
+import { ev, openImToken, uniqueId } from '@imgroups/testing';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { Redis } from 'ioredis';
 import { expect, inject } from 'vitest';
@@ -17,14 +16,6 @@ import { build, type AppDeps } from './app.js';
 
 export const SECRET = 'int-test-secret';
 export const ADMIN = 'imAdmin';
-
-export interface Member {
-  userID: string;
-  joinTime: number;
-  roleLevel?: 20 | 60 | 100;
-  joinSource?: 1 | 2 | 3 | 4;
-  inviterUserID?: string;
-}
 
 export interface Reply {
   status: number;
@@ -99,41 +90,6 @@ export class World {
     );
   }
 }
-
-/** A raw v1 event as a producer sends it, operator the admin. */
-export const event = (type: string, groupID: string, data: object) => ({
-  eventID: randomUUID(),
-  type,
-  version: 1,
-  groupID,
-  occurredAt: Date.now(),
-  operatorUserID: ADMIN,
-  data,
-});
-
-const member = (m: Member, roleLevel: number) => ({ roleLevel, ...m });
-
-/** Raw events as a producer sends them. */
-export const ev = {
-  created: (groupID: string, owner: Member, others: Member[] = [], group: object = {}, operatorUserID = ADMIN) => ({
-    ...event('group.created', groupID, {
-      group: { groupName: `name of ${groupID}`, ownerUserID: owner.userID, createTime: owner.joinTime, ...group },
-      members: [member(owner, 100), ...others.map((m) => member(m, 20))],
-    }),
-    operatorUserID,
-  }),
-  joined: (groupID: string, members: Member[], operatorUserID = ADMIN) => ({
-    ...event('member.joined', groupID, { members: members.map((m) => member(m, 20)) }),
-    operatorUserID,
-  }),
-  left: (groupID: string, userIDs: string[]) => event('member.left', groupID, { userIDs, reason: 'quit' }),
-  roleChanged: (groupID: string, userID: string, roleLevel: 20 | 60) => event('member.role_changed', groupID, { userID, roleLevel }),
-  transferred: (groupID: string, oldOwnerUserID: string, newOwnerUserID: string) =>
-    event('group.owner_transferred', groupID, { oldOwnerUserID, newOwnerUserID }),
-  infoUpdated: (groupID: string, patch: object) => event('group.info_updated', groupID, patch),
-  statusChanged: (groupID: string, status: 0 | 1 | 3) => event('group.status_changed', groupID, { status }),
-  dismissed: (groupID: string) => event('group.dismissed', groupID, {}),
-};
 
 export const tokenFor = (userID: string, opts?: Parameters<typeof openImToken>[2]) => openImToken(SECRET, userID, opts);
 

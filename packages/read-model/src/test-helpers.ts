@@ -1,9 +1,24 @@
+/**
+ * Test helpers (left out of dist, imported as '@imgroups/read-model/test-helpers'
+ * by tests only; the dependency rules keep production code away):
+ * ReferenceModel, the read model's rules written plainly; a check of what a
+ * stream left in Redis against it, through the package's public API as its
+ * users read it; the fault-injecting variant of the apply script and the
+ * wire's echo script.
+ */
 import { decodeEvent, type GroupEvent } from '@imgroups/contracts';
-import { ReferenceModel, type GroupCard, type ReadModel } from '@imgroups/read-model';
-import type { RawGroupEvent } from './history.js';
+import { Applier } from './apply.js';
+import type { ReadModel } from './index.js';
+import { APPLY_PARTS, assembleScript, LuaScript } from './scripts.js';
+import { ReferenceModel, type GroupCard } from './reference-model.js';
 
-/** The model of a stream applied exactly once, in order (re-sends handled by the dedupe window). */
-export function modelOf(events: RawGroupEvent[], dedupeWindow: number): ReferenceModel {
+export { ReferenceModel, type GroupCard };
+
+/**
+ * The model of a stream of raw events (as producers send them) applied
+ * exactly once, in order (re-sends handled by the dedupe window).
+ */
+export function modelOf(events: readonly object[], dedupeWindow: number): ReferenceModel {
   const model = new ReferenceModel(dedupeWindow);
   events.forEach((raw, offset) => {
     const decoded = decodeEvent(JSON.stringify(raw));
@@ -81,6 +96,24 @@ export async function diffProjection(
   return diff;
 }
 
-export function diffLine(d: ProjectionDiff): string {
-  return `${d.lost} lost, ${d.duplicated} duplicated, ${d.mismatched} mismatched (${d.users} users, ${d.memberships} memberships)`;
+/**
+ * lua/apply.lua assembled with lua/test/crash-after.lua in place of
+ * lib/writes.lua: it fails after N writes (its last argument), keeping them,
+ * as a Redis error half-way (out of memory) would. The production script
+ * carries no test hook.
+ */
+export const CRASHING_APPLY = new LuaScript(
+  'apply+crash-after',
+  assembleScript(
+    'apply',
+    APPLY_PARTS.map((p) => (p === 'writes' ? 'crashAfter' : p)),
+  ),
+);
+
+/** lua/test/wire-echo.lua: the events of a wire as lib/wire.lua reads them, as JSON. */
+export const WIRE_ECHO = new LuaScript('wire-echo', assembleScript('test/wire-echo', ['wireSpec', 'wire']));
+
+/** An Applier whose every chunk fails after `writes` writes (the error says INJECTED). */
+export function crashingApplier(rm: ReadModel, writes: number): Applier {
+  return new Applier(rm.redis, rm.options, CRASHING_APPLY, [writes]);
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testKafka, uniqueId, waitFor } from './helpers.js';
-import { startMokapi, type LocalProcess } from './processes.js';
+import { startMokapi, type LocalProcess } from '@imgroups/devenv';
+import { testKafka, uniqueId, waitFor } from '@imgroups/testing';
 
 /**
  * The AsyncAPI file documents the payload schemas and also configures the
