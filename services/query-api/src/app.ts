@@ -1,6 +1,4 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
-import type { Duplex } from 'node:stream';
 import type { Config } from '@imgroups/config';
 import { CodeError, ErrCode, GetAdminTokenReq, GetAdminTokenResp } from '@imgroups/contracts';
 import { ReadModel } from '@imgroups/read-model';
@@ -17,8 +15,8 @@ import Fastify, {
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { ADMIN_PLATFORM_ID, createAuth } from './auth.js';
-import { errorEnvelope, JSON_CONTENT_TYPE, okEnvelope } from './envelope.js';
-import { createErrorHandler, HttpCodeError, parseArgs } from './errors.js';
+import { JSON_CONTENT_TYPE, okEnvelope } from './envelope.js';
+import { clientErrorHandler, createErrorHandler, parseArgs, routeNotFound } from './errors.js';
 import { registerGroupRoutes } from './group-routes.js';
 import { registerStatusRoute } from './status-route.js';
 import { createApiMetrics } from './metrics.js';
@@ -61,28 +59,14 @@ function operationIDError(header: string | string[] | undefined): CodeError | un
 }
 
 /** Answered while the event loop lags past MAX_EVENT_LOOP_DELAY_MS (@fastify/under-pressure). */
-class UnderPressureError extends HttpCodeError {
+class UnderPressureError extends CodeError {
   constructor() {
-    super(503, ErrCode.ServiceUnavailable, 'server is under pressure, retry later');
+    super(ErrCode.ServiceUnavailable, 'server is under pressure, retry later');
   }
 }
 
 /** Route config: never shed (liveness must not fail because the process is busy). */
 const neverShed = () => undefined;
-
-/** Malformed HTTP that never became a request (bad request line, huge headers): our envelope, not fastify's. */
-function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex) {
-  if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-  const body = errorEnvelope(ErrCode.Args, status === 408 ? 'request timed out' : 'malformed HTTP request');
-  if (socket.writable) {
-    socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${JSON_CONTENT_TYPE}\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
-  }
-  socket.destroy(err);
-}
 
 /**
  * The query API. Headers are checked and the token verified in onRequest,
@@ -110,6 +94,7 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
     inFlightMs: 2 * config.REDIS_COMMAND_TIMEOUT_MS,
   });
   const metrics = createApiMetrics(pageCache.enabled ? pageCache.stats : undefined);
+  const handleError = createErrorHandler(config.BODY_LIMIT_BYTES);
 
   const app = Fastify({
     logger:
@@ -131,19 +116,18 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
     // Requests arriving while we drain get our envelope (below) rather than fastify's own 503 body.
     return503OnClosing: false,
     clientErrorHandler,
-    // A path that does not decode (`/%zz`) or too long a parameter: it names no route.
+    // A path that does not decode (`/%zz`) or too long a parameter: it names no
+    // route, and no hook runs for it, so its access-log line is written here.
     frameworkErrors: (_error, request, rawReply) => {
       const reply = rawReply as FastifyReply;
-      request.errCode = ErrCode.RecordNotFound;
-      request.errDlt = 'route not found';
-      reply.code(404).header('content-type', JSON_CONTENT_TYPE).send(errorEnvelope(ErrCode.RecordNotFound, 'route not found'));
+      handleError(routeNotFound(), request, reply);
       finished(request, reply, 'not_found');
     },
   });
   decorateRequestState(app);
-  app.setErrorHandler(createErrorHandler(config.BODY_LIMIT_BYTES));
+  app.setErrorHandler(handleError);
   app.setNotFoundHandler(() => {
-    throw new HttpCodeError(404, ErrCode.RecordNotFound, 'route not found');
+    throw routeNotFound();
   });
   // JSON only: a text/plain body is refused as a content-type error, not parsed as a string.
   app.removeContentTypeParser('text/plain');
@@ -192,7 +176,7 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
     metrics.requestStarted();
     if (!closing) return done();
     reply.header('connection', 'close');
-    done(new HttpCodeError(503, ErrCode.ServiceUnavailable, 'server is shutting down'));
+    done(new CodeError(ErrCode.ServiceUnavailable, 'server is shutting down'));
   });
   app.addHook('onRequestAbort', (request, done) => {
     if (request.inFlight) {
@@ -258,7 +242,7 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
       keyGenerator: (request) => request.userID,
       allowList: (request) => request.userID === '' || admins.has(request.userID),
       errorResponseBuilder: (_request, context) =>
-        new HttpCodeError(429, ErrCode.TooManyRequests, 'too many requests', {
+        new CodeError(ErrCode.TooManyRequests, 'too many requests', {
           limit: context.max,
           windowMs: config.RATE_LIMIT_WINDOW_MS,
           retryAfterSeconds: Math.ceil(context.ttl / 1000),
@@ -354,10 +338,10 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
       generation = await readModel.activeGeneration();
     } catch (err) {
       redisFailure(err);
-      throw new HttpCodeError(503, ErrCode.ServiceUnavailable, 'redis is unreachable');
+      throw new CodeError(ErrCode.ServiceUnavailable, 'redis is unreachable');
     }
     if (generation === null) {
-      throw new HttpCodeError(503, ErrCode.ServiceUnavailable, 'no generation of the read model is active yet');
+      throw new CodeError(ErrCode.ServiceUnavailable, 'no generation of the read model is active yet');
     }
     reply.header('content-type', JSON_CONTENT_TYPE);
     return okEnvelope({ status: 'ready', generation });
