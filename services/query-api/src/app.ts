@@ -23,8 +23,7 @@ import { createApiMetrics } from './metrics.js';
 import { registerDocs, type RouteDoc } from './openapi.js';
 import { decorateRequestState } from './request-state.js';
 import { createTokenStatusCheck } from './token-status.js';
-import { PageCache, trackInvalidations } from './page-cache.js';
-import { coalesceWrites } from './redis.js';
+import { connectPageCache, PageCache } from './page-cache.js';
 
 type LoggerOptions = Exclude<FastifyServerOptions['logger'], boolean | undefined>;
 
@@ -138,31 +137,15 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
   };
   const onConnectionError = () => metrics.redisError('connection');
   redis.on('error', onConnectionError);
-  // The page cache's two connections, the API's own (options as `redis`):
-  // page reads, tracked by Redis, and the one Redis reports their changes on.
-  // Named for CLIENT LIST: imgroups-query-api:<REDIS_KEY_PREFIX>:page-reads / :invalidations.
-  const connectionName = (role: string) => `imgroups-query-api:${config.REDIS_KEY_PREFIX}:${role}`;
-  const cacheRedis = pageCache.enabled
-    ? {
-        reads: redis.duplicate({ connectionName: connectionName('page-reads') }),
-        invalidations: redis.duplicate({ autoResubscribe: false, connectionName: connectionName('invalidations') }),
-      }
-    : undefined;
-  let stopTracking: (() => void) | undefined;
-  if (cacheRedis) {
-    coalesceWrites(cacheRedis.reads);
-    cacheRedis.reads.on('error', onConnectionError);
-    cacheRedis.invalidations.on('error', onConnectionError);
-    stopTracking = trackInvalidations(cacheRedis.reads, cacheRedis.invalidations, pageCache, (err) =>
-      app.log.warn({ err }, 'page cache: could not turn tracking on; pages are read from Redis meanwhile'),
-    );
-  }
-  const pageReads = cacheRedis ? new ReadModel(cacheRedis.reads, readModelOptions) : readModel;
+  const pageCacheConnections = connectPageCache(pageCache, redis, {
+    root: config.REDIS_KEY_PREFIX,
+    onConnectionError,
+    onTrackingError: (err) => app.log.warn({ err }, 'page cache: could not turn tracking on; pages are read from Redis meanwhile'),
+  });
+  const pageReads = pageCacheConnections ? new ReadModel(pageCacheConnections.reads, readModelOptions) : readModel;
   app.addHook('onClose', (_instance, done) => {
     redis.off('error', onConnectionError);
-    stopTracking?.();
-    cacheRedis?.reads.disconnect();
-    cacheRedis?.invalidations.disconnect();
+    pageCacheConnections?.close();
     done();
   });
 
