@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { ADMIN_PLATFORM_ID, createAuth } from './auth.js';
 import { JSON_CONTENT_TYPE, okEnvelope } from './envelope.js';
 import { clientErrorHandler, createErrorHandler, parseArgs, routeNotFound } from './errors.js';
-import { registerGroupRoutes } from './group-routes.js';
+import { registerGroupRoutes } from './routes/groups.js';
 import { registerStatusRoute } from './status-route.js';
 import { createApiMetrics } from './metrics.js';
 import { registerDocs, type RouteDoc } from './openapi.js';
