@@ -18,7 +18,7 @@ import { ADMIN_PLATFORM_ID, createAuth } from './auth.js';
 import { JSON_CONTENT_TYPE, okEnvelope } from './envelope.js';
 import { clientErrorHandler, createErrorHandler, parseArgs, routeNotFound } from './errors.js';
 import { registerGroupRoutes } from './routes/groups.js';
-import { registerStatusRoute } from './status-route.js';
+import { registerStatusRoute } from './routes/operations.js';
 import { createApiMetrics } from './metrics.js';
 import { registerDocs, type RouteDoc } from './openapi.js';
 import { decorateRequestState } from './request-state.js';

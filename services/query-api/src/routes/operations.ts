@@ -4,8 +4,8 @@ import { createStatusReader } from '@imgroups/ops';
 import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { JSON_CONTENT_TYPE, okEnvelope } from './envelope.js';
-import type { RouteDoc } from './openapi.js';
+import { JSON_CONTENT_TYPE, okEnvelope } from '../envelope.js';
+import type { RouteDoc } from '../openapi.js';
 
 const Partition = z.object({
   partition: z.number().int(),
