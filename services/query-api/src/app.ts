@@ -1,6 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Config } from '@imgroups/config';
-import { CodeError, ErrCode, GetAdminTokenReq, GetAdminTokenResp } from '@imgroups/contracts';
+import { CodeError, ErrCode } from '@imgroups/contracts';
 import { ReadModel } from '@imgroups/read-model';
 import rateLimit from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
@@ -10,14 +9,15 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
   type FastifyServerOptions,
-  type onRequestHookHandler,
 } from 'fastify';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { ADMIN_PLATFORM_ID, createAuth } from './auth.js';
+import { createAuth } from './auth.js';
+import { createRequestChecks } from './authenticate.js';
 import { JSON_CONTENT_TYPE, okEnvelope } from './envelope.js';
-import { clientErrorHandler, createErrorHandler, parseArgs, routeNotFound } from './errors.js';
+import { clientErrorHandler, createErrorHandler, routeNotFound } from './errors.js';
 import { registerGroupRoutes } from './routes/groups.js';
+import { registerAuthRoute } from './routes/auth.js';
 import { registerStatusRoute } from './routes/operations.js';
 import { createApiMetrics } from './metrics.js';
 import { registerDocs, type RouteDoc } from './openapi.js';
@@ -49,14 +49,6 @@ const INFO_OR_FINER = new Set(['info', 'debug', 'trace']);
 /** Keys the in-memory rate limiter tracks; the least recently seen beyond it are forgotten. */
 const RATE_LIMIT_TRACKED_USERS = 100_000;
 
-const sha256 = (s: string) => createHash('sha256').update(s).digest();
-
-function operationIDError(header: string | string[] | undefined): CodeError | undefined {
-  return typeof header === 'string' && header !== ''
-    ? undefined
-    : new CodeError(ErrCode.Args, 'header must have operationID');
-}
-
 /** Answered while the event loop lags past MAX_EVENT_LOOP_DELAY_MS (@fastify/under-pressure). */
 class UnderPressureError extends CodeError {
   constructor() {
@@ -84,7 +76,6 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
   const readModel = new ReadModel(redis, readModelOptions);
   const auth = createAuth({ secret: config.OPENIM_SECRET, expireDays: config.TOKEN_EXPIRE_DAYS });
   const admins: ReadonlySet<string> = new Set(config.ADMIN_USER_IDS);
-  const secretDigest = sha256(config.OPENIM_SECRET);
   const tokenStatus = config.TOKEN_STATUS_CHECK ? createTokenStatusCheck(deps.tokenStatusRedis ?? redis) : undefined;
   const pageCache = new PageCache({
     maxBytes: config.QUERY_CACHE_MAX_BYTES,
@@ -233,64 +224,13 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
     });
   }
 
-  // Upstream's GinParseOperationID: every API call names its operation for tracing.
-  const requireOperationID: onRequestHookHandler = (request, _reply, done) => {
-    done(operationIDError(request.headers.operationid));
-  };
-
-  // Upstream's GinParseToken, after the operationID check; with
-  // TOKEN_STATUS_CHECK also OpenIM's token status, as upstream's auth RPC does.
-  const authenticate: onRequestHookHandler = (request, _reply, done) => {
-    const missing = operationIDError(request.headers.operationid);
-    if (missing) return done(missing);
-    const token = request.headers.token;
-    if (typeof token !== 'string' || token === '') {
-      return done(new CodeError(ErrCode.Args, 'header must have token'));
-    }
-    let caller;
-    try {
-      caller = auth.verify(token);
-    } catch (err) {
-      return done(err as CodeError);
-    }
-    request.userID = caller.userID;
-    if (tokenStatus === undefined || admins.has(caller.userID)) return done();
-    tokenStatus(token, caller.userID, caller.platformID).then(
-      () => done(),
-      (err: unknown) => done((err instanceof CodeError ? err : redisFailure(err)) as Error),
-    );
-  };
+  const { requireOperationID, authenticate } = createRequestChecks({ auth, admins, tokenStatus, redisFailure });
 
   await registerGroupRoutes(app, { config, readModel, pageReads, admins, authenticate, redisFailure, pageCache });
   // Operators' view of the read model (pnpm status): admins only, off the query path.
   await registerStatusRoute(app, { config, redis, admins, authenticate, redisFailure });
 
-  const adminTokenDoc: RouteDoc = {
-    summary: 'An admin token',
-    description: 'For a userID in ADMIN_USER_IDS, with the shared secret (OPENIM_SECRET). The token has PlatformID 10.',
-    tags: ['auth'],
-    headers: 'operationID',
-    body: GetAdminTokenReq,
-    data: GetAdminTokenResp,
-    errCodes: [ErrCode.Args, ErrCode.NoPermission],
-    httpErrors: [413, 503],
-  };
-  app.post(
-    '/auth/get_admin_token',
-    { onRequest: requireOperationID, config: { openapi: adminTokenDoc, rateLimit: false } },
-    async (request, reply) => {
-      const { secret, userID } = parseArgs(GetAdminTokenReq, request.body);
-      // Compare digests: constant time, whatever the lengths.
-      if (!timingSafeEqual(sha256(secret), secretDigest)) {
-        throw new CodeError(ErrCode.NoPermission, 'secret invalid');
-      }
-      if (!admins.has(userID)) {
-        throw new CodeError(ErrCode.Args, 'userID is not an admin', { userID });
-      }
-      reply.header('content-type', JSON_CONTENT_TYPE);
-      return okEnvelope(auth.mint(userID, ADMIN_PLATFORM_ID));
-    },
-  );
+  registerAuthRoute(app, { auth, secret: config.OPENIM_SECRET, admins, requireOperationID });
 
   const healthzDoc: RouteDoc = {
     summary: 'Liveness',
