@@ -1,8 +1,6 @@
 import type { Config } from '@imgroups/config';
 import { CodeError, ErrCode } from '@imgroups/contracts';
 import { ReadModel } from '@imgroups/read-model';
-import rateLimit from '@fastify/rate-limit';
-import underPressure from '@fastify/under-pressure';
 import Fastify, {
   LogController,
   type FastifyInstance,
@@ -24,15 +22,9 @@ import { registerDocs, type RouteDoc } from './openapi.js';
 import { decorateRequestState } from './request-state.js';
 import { createTokenStatusCheck } from './token-status.js';
 import { connectPageCache, PageCache } from './page-cache.js';
+import { neverShed, registerProtection } from './protection.js';
 
 type LoggerOptions = Exclude<FastifyServerOptions['logger'], boolean | undefined>;
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** @fastify/under-pressure reads it per route: ours exempts liveness and metrics from shedding. */
-    pressureHandler?: (request: FastifyRequest, reply: FastifyReply, type: string, value: number | undefined) => void;
-  }
-}
 
 export interface AppDeps {
   config: Config;
@@ -46,18 +38,6 @@ export interface AppDeps {
 /** Bounds how long a request may trickle in (slowloris) when no proxy sits in front. */
 const REQUEST_TIMEOUT_MS = 30_000;
 const INFO_OR_FINER = new Set(['info', 'debug', 'trace']);
-/** Keys the in-memory rate limiter tracks; the least recently seen beyond it are forgotten. */
-const RATE_LIMIT_TRACKED_USERS = 100_000;
-
-/** Answered while the event loop lags past MAX_EVENT_LOOP_DELAY_MS (@fastify/under-pressure). */
-class UnderPressureError extends CodeError {
-  constructor() {
-    super(ErrCode.ServiceUnavailable, 'server is under pressure, retry later');
-  }
-}
-
-/** Route config: never shed (liveness must not fail because the process is busy). */
-const neverShed = () => undefined;
 
 /**
  * The query API. Headers are checked and the token verified in onRequest,
@@ -195,34 +175,7 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
   // Swagger collects routes as they are added, so it comes before them.
   await registerDocs(app);
 
-  if (config.MAX_EVENT_LOOP_DELAY_MS > 0) {
-    await app.register(underPressure, {
-      maxEventLoopDelay: config.MAX_EVENT_LOOP_DELAY_MS,
-      customError: UnderPressureError,
-      retryAfter: 1,
-    });
-  }
-
-  if (config.RATE_LIMIT_MAX > 0) {
-    // Keyed by the token's UserID, after authentication (preParsing): many IM
-    // clients share one NAT address, so an IP says nothing about who calls.
-    // Admins are exempt; routes without a token opt out (config.rateLimit: false).
-    await app.register(rateLimit, {
-      global: true,
-      hook: 'preParsing',
-      max: config.RATE_LIMIT_MAX,
-      timeWindow: config.RATE_LIMIT_WINDOW_MS,
-      cache: RATE_LIMIT_TRACKED_USERS,
-      keyGenerator: (request) => request.userID,
-      allowList: (request) => request.userID === '' || admins.has(request.userID),
-      errorResponseBuilder: (_request, context) =>
-        new CodeError(ErrCode.TooManyRequests, 'too many requests', {
-          limit: context.max,
-          windowMs: config.RATE_LIMIT_WINDOW_MS,
-          retryAfterSeconds: Math.ceil(context.ttl / 1000),
-        }),
-    });
-  }
+  await registerProtection(app, config, admins);
 
   const { requireOperationID, authenticate } = createRequestChecks({ auth, admins, tokenStatus, redisFailure });
 
