@@ -9,20 +9,18 @@ import Fastify, {
   type FastifyServerOptions,
 } from 'fastify';
 import type { Redis } from 'ioredis';
-import { z } from 'zod';
 import { createAuth } from './auth.js';
 import { createRequestChecks } from './authenticate.js';
-import { JSON_CONTENT_TYPE, okEnvelope } from './envelope.js';
 import { clientErrorHandler, createErrorHandler, routeNotFound } from './errors.js';
 import { registerGroupRoutes } from './routes/groups.js';
 import { registerAuthRoute } from './routes/auth.js';
-import { registerStatusRoute } from './routes/operations.js';
+import { registerOperationRoutes, registerStatusRoute } from './routes/operations.js';
 import { createApiMetrics } from './metrics.js';
-import { registerDocs, type RouteDoc } from './openapi.js';
+import { registerDocs } from './openapi.js';
 import { decorateRequestState } from './request-state.js';
 import { createTokenStatusCheck } from './token-status.js';
 import { connectPageCache, PageCache } from './page-cache.js';
-import { neverShed, registerProtection } from './protection.js';
+import { registerProtection } from './protection.js';
 
 type LoggerOptions = Exclude<FastifyServerOptions['logger'], boolean | undefined>;
 
@@ -185,57 +183,7 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
 
   registerAuthRoute(app, { auth, secret: config.OPENIM_SECRET, admins, requireOperationID });
 
-  const healthzDoc: RouteDoc = {
-    summary: 'Liveness',
-    description: 'Answers while the process serves HTTP, whatever Redis is doing; never shed under pressure.',
-    tags: ['operations'],
-    headers: 'none',
-    data: z.object({ status: z.literal('ok') }),
-    httpErrors: [503],
-  };
-  app.get('/healthz', { config: { openapi: healthzDoc, rateLimit: false, pressureHandler: neverShed } }, async (_request, reply) => {
-    reply.header('content-type', JSON_CONTENT_TYPE);
-    return okEnvelope({ status: 'ok' });
-  });
-
-  const readyzDoc: RouteDoc = {
-    summary: 'Readiness',
-    description:
-      'Ready when Redis answers and a generation of the read model is active; HTTP 503 (errCode 503) otherwise, ' +
-      'and while the server is under pressure or shutting down.',
-    tags: ['operations'],
-    headers: 'none',
-    data: z.object({ status: z.literal('ready'), generation: z.number().int() }),
-    httpErrors: [503],
-  };
-  app.get('/readyz', { config: { openapi: readyzDoc, rateLimit: false } }, async (_request, reply) => {
-    let generation;
-    try {
-      generation = await readModel.activeGeneration();
-    } catch (err) {
-      redisFailure(err);
-      throw new CodeError(ErrCode.ServiceUnavailable, 'redis is unreachable');
-    }
-    if (generation === null) {
-      throw new CodeError(ErrCode.ServiceUnavailable, 'no generation of the read model is active yet');
-    }
-    reply.header('content-type', JSON_CONTENT_TYPE);
-    return okEnvelope({ status: 'ready', generation });
-  });
-
-  const metricsDoc: RouteDoc = {
-    summary: 'Prometheus metrics',
-    description:
-      'imgroups_http_request_duration_seconds{route,errCode}, imgroups_http_requests_in_flight, ' +
-      'imgroups_redis_errors_total{kind}, and the Node.js process metrics. Never shed under pressure.',
-    tags: ['operations'],
-    headers: 'none',
-    produces: { contentType: 'text/plain; version=0.0.4', description: 'Prometheus text exposition format' },
-  };
-  app.get('/metrics', { config: { openapi: metricsDoc, rateLimit: false, pressureHandler: neverShed } }, async (_request, reply) => {
-    reply.header('content-type', metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
+  registerOperationRoutes(app, { readModel, metrics, redisFailure });
 
   return app;
 }
