@@ -1,11 +1,9 @@
 import type { Config } from '@imgroups/config';
-import { CodeError, ErrCode } from '@imgroups/contracts';
 import { ReadModel } from '@imgroups/read-model';
 import Fastify, {
   LogController,
   type FastifyInstance,
   type FastifyReply,
-  type FastifyRequest,
   type FastifyServerOptions,
 } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -17,6 +15,7 @@ import { registerAuthRoute } from './routes/auth.js';
 import { registerOperationRoutes, registerStatusRoute } from './routes/operations.js';
 import { createApiMetrics } from './metrics.js';
 import { registerDocs } from './openapi.js';
+import { registerRequestLifecycle } from './request-lifecycle.js';
 import { decorateRequestState } from './request-state.js';
 import { createTokenStatusCheck } from './token-status.js';
 import { connectPageCache, PageCache } from './page-cache.js';
@@ -35,7 +34,6 @@ export interface AppDeps {
 
 /** Bounds how long a request may trickle in (slowloris) when no proxy sits in front. */
 const REQUEST_TIMEOUT_MS = 30_000;
-const INFO_OR_FINER = new Set(['info', 'debug', 'trace']);
 
 /**
  * The query API. Headers are checked and the token verified in onRequest,
@@ -76,7 +74,7 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
           },
     // operationID is the client's trace ID: it becomes the request ID on every log line.
     requestIdHeader: 'operationid',
-    // fastify's own request lines are off: one access-log line per request, written in onResponse below.
+    // fastify's own request lines are off: one access-log line per request (request-lifecycle.ts).
     logController: new LogController({ requestIdLogLabel: 'operationID', disableRequestLogging: true }),
     bodyLimit: config.BODY_LIMIT_BYTES,
     trustProxy: config.TRUST_PROXY,
@@ -89,7 +87,7 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
     frameworkErrors: (_error, request, rawReply) => {
       const reply = rawReply as FastifyReply;
       handleError(routeNotFound(), request, reply);
-      finished(request, reply, 'not_found');
+      lifecycle.finished(request, reply, 'not_found');
     },
   });
   decorateRequestState(app);
@@ -118,57 +116,7 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
     done();
   });
 
-  let closing = false;
-  app.addHook('preClose', (done) => {
-    closing = true;
-    done();
-  });
-  app.addHook('onRequest', (request, reply, done) => {
-    request.inFlight = true;
-    metrics.requestStarted();
-    if (!closing) return done();
-    reply.header('connection', 'close');
-    done(new CodeError(ErrCode.ServiceUnavailable, 'server is shutting down'));
-  });
-  app.addHook('onRequestAbort', (request, done) => {
-    if (request.inFlight) {
-      request.inFlight = false;
-      metrics.requestEnded();
-    }
-    done();
-  });
-
-  // The access log: exactly one line per request (never the token). A 500
-  // logs at error level with the error and its stack; the rest at info, so
-  // LOG_LEVEL=warn keeps only the failures.
-  const logEveryRequest = deps.logger !== false && INFO_OR_FINER.has(app.log.level);
-  function finished(request: FastifyRequest, reply: FastifyReply, route: string) {
-    const latencyMs = reply.elapsedTime;
-    metrics.observe(route, request.errCode, latencyMs / 1000);
-    const failed = request.errCode === ErrCode.ServerInternal;
-    if (!failed && !logEveryRequest) return;
-    const line = {
-      method: request.method,
-      route,
-      status: reply.statusCode,
-      errCode: request.errCode,
-      errDlt: request.errDlt,
-      caller: request.userID,
-      fromUserID: request.fromUserID,
-      groupID: request.groupID,
-      latencyMs: Math.round(latencyMs * 1000) / 1000,
-    };
-    if (failed) request.log.error({ ...line, err: request.failure }, 'request failed');
-    else request.log.info(line, 'request');
-  }
-  app.addHook('onResponse', (request, reply, done) => {
-    if (request.inFlight) {
-      request.inFlight = false;
-      metrics.requestEnded();
-    }
-    finished(request, reply, request.routeOptions.url ?? 'not_found');
-    done();
-  });
+  const lifecycle = registerRequestLifecycle(app, metrics, deps.logger !== false);
 
   // Swagger collects routes as they are added, so it comes before them.
   await registerDocs(app);

@@ -130,7 +130,7 @@ export const routeNotFound = () => new CodeError(ErrCode.RecordNotFound, 'route 
 
 /**
  * The error handler. It logs nothing itself: the request's one access-log
- * line (app.ts, onResponse) carries the errCode, and for a 500
+ * line (request-lifecycle.ts, onResponse) carries the errCode, and for a 500
  * the error with its stack.
  */
 export function createErrorHandler(bodyLimit: number) {
