@@ -10,16 +10,16 @@ import type { Redis } from 'ioredis';
 import { createAuth } from './auth.js';
 import { createRequestChecks } from './authenticate.js';
 import { clientErrorHandler, createErrorHandler, routeNotFound } from './errors.js';
-import { registerGroupRoutes } from './routes/groups.js';
-import { registerAuthRoute } from './routes/auth.js';
-import { registerOperationRoutes, registerStatusRoute } from './routes/operations.js';
 import { createApiMetrics } from './metrics.js';
 import { registerDocs } from './openapi.js';
-import { registerRequestLifecycle } from './request-lifecycle.js';
-import { decorateRequestState } from './request-state.js';
-import { createTokenStatusCheck } from './token-status.js';
 import { connectPageCache, PageCache } from './page-cache.js';
 import { registerProtection } from './protection.js';
+import { registerRequestLifecycle } from './request-lifecycle.js';
+import { decorateRequestState } from './request-state.js';
+import { registerAuthRoute } from './routes/auth.js';
+import { registerGroupRoutes } from './routes/groups.js';
+import { registerOperationRoutes, registerStatusRoute } from './routes/operations.js';
+import { createTokenStatusCheck } from './token-status.js';
 
 type LoggerOptions = Exclude<FastifyServerOptions['logger'], boolean | undefined>;
 
@@ -118,19 +118,15 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
 
   const lifecycle = registerRequestLifecycle(app, metrics, deps.logger !== false);
 
-  // Swagger collects routes as they are added, so it comes before them.
+  // Swagger collects routes as they are added, so it comes first; /docs lists
+  // the routes in the order they are added below.
   await registerDocs(app);
-
   await registerProtection(app, config, admins);
-
   const { requireOperationID, authenticate } = createRequestChecks({ auth, admins, tokenStatus, redisFailure });
-
   await registerGroupRoutes(app, { config, readModel, pageReads, admins, authenticate, redisFailure, pageCache });
   // Operators' view of the read model (pnpm status): admins only, off the query path.
   await registerStatusRoute(app, { config, redis, admins, authenticate, redisFailure });
-
   registerAuthRoute(app, { auth, secret: config.OPENIM_SECRET, admins, requireOperationID });
-
   registerOperationRoutes(app, { readModel, metrics, redisFailure });
 
   return app;
