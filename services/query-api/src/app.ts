@@ -42,9 +42,13 @@ const REQUEST_TIMEOUT_MS = 30_000;
  * Listening is the caller's business: tests use `app.inject()`.
  *
  * Per request, beyond the route itself: one onRequest hook (shutdown check,
- * in-flight count), one onResponse hook (latency histogram, the access-log
- * line), the under-pressure flag check, and only when configured the rate
- * limiter (RATE_LIMIT_MAX) and the token-status read (TOKEN_STATUS_CHECK).
+ * in-flight count) and one onResponse hook (latency histogram, the access-log
+ * line), both in request-lifecycle.ts; the under-pressure flag check; and
+ * only when configured the rate limiter (RATE_LIMIT_MAX, protection.ts) and
+ * the token-status read (TOKEN_STATUS_CHECK, authenticate.ts).
+ *
+ * This function only wires: the routes are in routes/, errors become
+ * envelopes in errors.ts, and the page cache opens its own connections.
  */
 export async function build(deps: AppDeps): Promise<FastifyInstance> {
   const { config, redis } = deps;
