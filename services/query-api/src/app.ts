@@ -1,41 +1,27 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
-import type { Duplex } from 'node:stream';
 import type { Config } from '@imgroups/config';
-import { CodeError, ErrCode, GetAdminTokenReq, GetAdminTokenResp } from '@imgroups/contracts';
 import { ReadModel } from '@imgroups/read-model';
-import rateLimit from '@fastify/rate-limit';
-import underPressure from '@fastify/under-pressure';
 import Fastify, {
   LogController,
   type FastifyInstance,
   type FastifyReply,
-  type FastifyRequest,
   type FastifyServerOptions,
-  type onRequestHookHandler,
 } from 'fastify';
 import type { Redis } from 'ioredis';
-import { z } from 'zod';
-import { ADMIN_PLATFORM_ID, createAuth } from './auth.js';
-import { errorEnvelope, JSON_CONTENT_TYPE, okEnvelope } from './envelope.js';
-import { createErrorHandler, HttpCodeError, parseArgs } from './errors.js';
-import { registerGroupRoutes } from './group-routes.js';
-import { registerStatusRoute } from './status-route.js';
+import { createAuth } from './auth.js';
+import { createRequestChecks } from './authenticate.js';
+import { clientErrorHandler, createErrorHandler, routeNotFound } from './errors.js';
 import { createApiMetrics } from './metrics.js';
-import { registerDocs, type RouteDoc } from './openapi.js';
+import { registerDocs } from './openapi.js';
+import { connectPageCache, PageCache } from './page-cache.js';
+import { registerProtection } from './protection.js';
+import { registerRequestLifecycle } from './request-lifecycle.js';
 import { decorateRequestState } from './request-state.js';
+import { registerAuthRoute } from './routes/auth.js';
+import { registerGroupRoutes } from './routes/groups.js';
+import { registerOperationRoutes, registerStatusRoute } from './routes/operations.js';
 import { createTokenStatusCheck } from './token-status.js';
-import { PageCache, trackInvalidations } from './page-cache.js';
-import { coalesceWrites } from './redis.js';
 
 type LoggerOptions = Exclude<FastifyServerOptions['logger'], boolean | undefined>;
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** @fastify/under-pressure reads it per route: ours exempts liveness and metrics from shedding. */
-    pressureHandler?: (request: FastifyRequest, reply: FastifyReply, type: string, value: number | undefined) => void;
-  }
-}
 
 export interface AppDeps {
   config: Config;
@@ -48,41 +34,6 @@ export interface AppDeps {
 
 /** Bounds how long a request may trickle in (slowloris) when no proxy sits in front. */
 const REQUEST_TIMEOUT_MS = 30_000;
-const INFO_OR_FINER = new Set(['info', 'debug', 'trace']);
-/** Keys the in-memory rate limiter tracks; the least recently seen beyond it are forgotten. */
-const RATE_LIMIT_TRACKED_USERS = 100_000;
-
-const sha256 = (s: string) => createHash('sha256').update(s).digest();
-
-function operationIDError(header: string | string[] | undefined): CodeError | undefined {
-  return typeof header === 'string' && header !== ''
-    ? undefined
-    : new CodeError(ErrCode.Args, 'header must have operationID');
-}
-
-/** Answered while the event loop lags past MAX_EVENT_LOOP_DELAY_MS (@fastify/under-pressure). */
-class UnderPressureError extends HttpCodeError {
-  constructor() {
-    super(503, ErrCode.ServiceUnavailable, 'server is under pressure, retry later');
-  }
-}
-
-/** Route config: never shed (liveness must not fail because the process is busy). */
-const neverShed = () => undefined;
-
-/** Malformed HTTP that never became a request (bad request line, huge headers): our envelope, not fastify's. */
-function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex) {
-  if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-  const body = errorEnvelope(ErrCode.Args, status === 408 ? 'request timed out' : 'malformed HTTP request');
-  if (socket.writable) {
-    socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${JSON_CONTENT_TYPE}\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
-  }
-  socket.destroy(err);
-}
 
 /**
  * The query API. Headers are checked and the token verified in onRequest,
@@ -91,9 +42,13 @@ function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex) {
  * Listening is the caller's business: tests use `app.inject()`.
  *
  * Per request, beyond the route itself: one onRequest hook (shutdown check,
- * in-flight count), one onResponse hook (latency histogram, the access-log
- * line), the under-pressure flag check, and only when configured the rate
- * limiter (RATE_LIMIT_MAX) and the token-status read (TOKEN_STATUS_CHECK).
+ * in-flight count) and one onResponse hook (latency histogram, the access-log
+ * line), both in request-lifecycle.ts; the under-pressure flag check; and
+ * only when configured the rate limiter (RATE_LIMIT_MAX, protection.ts) and
+ * the token-status read (TOKEN_STATUS_CHECK, authenticate.ts).
+ *
+ * This function only wires: the routes are in routes/, errors become
+ * envelopes in errors.ts, and the page cache opens its own connections.
  */
 export async function build(deps: AppDeps): Promise<FastifyInstance> {
   const { config, redis } = deps;
@@ -101,7 +56,6 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
   const readModel = new ReadModel(redis, readModelOptions);
   const auth = createAuth({ secret: config.OPENIM_SECRET, expireDays: config.TOKEN_EXPIRE_DAYS });
   const admins: ReadonlySet<string> = new Set(config.ADMIN_USER_IDS);
-  const secretDigest = sha256(config.OPENIM_SECRET);
   const tokenStatus = config.TOKEN_STATUS_CHECK ? createTokenStatusCheck(deps.tokenStatusRedis ?? redis) : undefined;
   const pageCache = new PageCache({
     maxBytes: config.QUERY_CACHE_MAX_BYTES,
@@ -110,6 +64,7 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
     inFlightMs: 2 * config.REDIS_COMMAND_TIMEOUT_MS,
   });
   const metrics = createApiMetrics(pageCache.enabled ? pageCache.stats : undefined);
+  const handleError = createErrorHandler(config.BODY_LIMIT_BYTES);
 
   const app = Fastify({
     logger:
@@ -123,7 +78,7 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
           },
     // operationID is the client's trace ID: it becomes the request ID on every log line.
     requestIdHeader: 'operationid',
-    // fastify's own request lines are off: one access-log line per request, written in onResponse below.
+    // fastify's own request lines are off: one access-log line per request (request-lifecycle.ts).
     logController: new LogController({ requestIdLogLabel: 'operationID', disableRequestLogging: true }),
     bodyLimit: config.BODY_LIMIT_BYTES,
     trustProxy: config.TRUST_PROXY,
@@ -131,19 +86,18 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
     // Requests arriving while we drain get our envelope (below) rather than fastify's own 503 body.
     return503OnClosing: false,
     clientErrorHandler,
-    // A path that does not decode (`/%zz`) or too long a parameter: it names no route.
+    // A path that does not decode (`/%zz`) or too long a parameter: it names no
+    // route, and no hook runs for it, so its access-log line is written here.
     frameworkErrors: (_error, request, rawReply) => {
       const reply = rawReply as FastifyReply;
-      request.errCode = ErrCode.RecordNotFound;
-      request.errDlt = 'route not found';
-      reply.code(404).header('content-type', JSON_CONTENT_TYPE).send(errorEnvelope(ErrCode.RecordNotFound, 'route not found'));
-      finished(request, reply, 'not_found');
+      handleError(routeNotFound(), request, reply);
+      lifecycle.finished(request, reply, 'not_found');
     },
   });
   decorateRequestState(app);
-  app.setErrorHandler(createErrorHandler(config.BODY_LIMIT_BYTES));
+  app.setErrorHandler(handleError);
   app.setNotFoundHandler(() => {
-    throw new HttpCodeError(404, ErrCode.RecordNotFound, 'route not found');
+    throw routeNotFound();
   });
   // JSON only: a text/plain body is refused as a content-type error, not parsed as a string.
   app.removeContentTypeParser('text/plain');
@@ -154,228 +108,30 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
   };
   const onConnectionError = () => metrics.redisError('connection');
   redis.on('error', onConnectionError);
-  // The page cache's two connections, the API's own (options as `redis`):
-  // page reads, tracked by Redis, and the one Redis reports their changes on.
-  // Named for CLIENT LIST: imgroups-query-api:<REDIS_KEY_PREFIX>:page-reads / :invalidations.
-  const connectionName = (role: string) => `imgroups-query-api:${config.REDIS_KEY_PREFIX}:${role}`;
-  const cacheRedis = pageCache.enabled
-    ? {
-        reads: redis.duplicate({ connectionName: connectionName('page-reads') }),
-        invalidations: redis.duplicate({ autoResubscribe: false, connectionName: connectionName('invalidations') }),
-      }
-    : undefined;
-  let stopTracking: (() => void) | undefined;
-  if (cacheRedis) {
-    coalesceWrites(cacheRedis.reads);
-    cacheRedis.reads.on('error', onConnectionError);
-    cacheRedis.invalidations.on('error', onConnectionError);
-    stopTracking = trackInvalidations(cacheRedis.reads, cacheRedis.invalidations, pageCache, (err) =>
-      app.log.warn({ err }, 'page cache: could not turn tracking on; pages are read from Redis meanwhile'),
-    );
-  }
-  const pageReads = cacheRedis ? new ReadModel(cacheRedis.reads, readModelOptions) : readModel;
+  const pageCacheConnections = connectPageCache(pageCache, redis, {
+    root: config.REDIS_KEY_PREFIX,
+    onConnectionError,
+    onTrackingError: (err) => app.log.warn({ err }, 'page cache: could not turn tracking on; pages are read from Redis meanwhile'),
+  });
+  const pageReads = pageCacheConnections ? new ReadModel(pageCacheConnections.reads, readModelOptions) : readModel;
   app.addHook('onClose', (_instance, done) => {
     redis.off('error', onConnectionError);
-    stopTracking?.();
-    cacheRedis?.reads.disconnect();
-    cacheRedis?.invalidations.disconnect();
+    pageCacheConnections?.close();
     done();
   });
 
-  let closing = false;
-  app.addHook('preClose', (done) => {
-    closing = true;
-    done();
-  });
-  app.addHook('onRequest', (request, reply, done) => {
-    request.inFlight = true;
-    metrics.requestStarted();
-    if (!closing) return done();
-    reply.header('connection', 'close');
-    done(new HttpCodeError(503, ErrCode.ServiceUnavailable, 'server is shutting down'));
-  });
-  app.addHook('onRequestAbort', (request, done) => {
-    if (request.inFlight) {
-      request.inFlight = false;
-      metrics.requestEnded();
-    }
-    done();
-  });
+  const lifecycle = registerRequestLifecycle(app, metrics, deps.logger !== false);
 
-  // The access log: exactly one line per request (never the token). A 500
-  // logs at error level with the error and its stack; the rest at info, so
-  // LOG_LEVEL=warn keeps only the failures.
-  const logEveryRequest = deps.logger !== false && INFO_OR_FINER.has(app.log.level);
-  function finished(request: FastifyRequest, reply: FastifyReply, route: string) {
-    const latencyMs = reply.elapsedTime;
-    metrics.observe(route, request.errCode, latencyMs / 1000);
-    const failed = request.errCode === ErrCode.ServerInternal;
-    if (!failed && !logEveryRequest) return;
-    const line = {
-      method: request.method,
-      route,
-      status: reply.statusCode,
-      errCode: request.errCode,
-      errDlt: request.errDlt,
-      caller: request.userID,
-      fromUserID: request.fromUserID,
-      groupID: request.groupID,
-      latencyMs: Math.round(latencyMs * 1000) / 1000,
-    };
-    if (failed) request.log.error({ ...line, err: request.failure }, 'request failed');
-    else request.log.info(line, 'request');
-  }
-  app.addHook('onResponse', (request, reply, done) => {
-    if (request.inFlight) {
-      request.inFlight = false;
-      metrics.requestEnded();
-    }
-    finished(request, reply, request.routeOptions.url ?? 'not_found');
-    done();
-  });
-
-  // Swagger collects routes as they are added, so it comes before them.
+  // Swagger collects routes as they are added, so it comes first; /docs lists
+  // the routes in the order they are added below.
   await registerDocs(app);
-
-  if (config.MAX_EVENT_LOOP_DELAY_MS > 0) {
-    await app.register(underPressure, {
-      maxEventLoopDelay: config.MAX_EVENT_LOOP_DELAY_MS,
-      customError: UnderPressureError,
-      retryAfter: 1,
-    });
-  }
-
-  if (config.RATE_LIMIT_MAX > 0) {
-    // Keyed by the token's UserID, after authentication (preParsing): many IM
-    // clients share one NAT address, so an IP says nothing about who calls.
-    // Admins are exempt; routes without a token opt out (config.rateLimit: false).
-    await app.register(rateLimit, {
-      global: true,
-      hook: 'preParsing',
-      max: config.RATE_LIMIT_MAX,
-      timeWindow: config.RATE_LIMIT_WINDOW_MS,
-      cache: RATE_LIMIT_TRACKED_USERS,
-      keyGenerator: (request) => request.userID,
-      allowList: (request) => request.userID === '' || admins.has(request.userID),
-      errorResponseBuilder: (_request, context) =>
-        new HttpCodeError(429, ErrCode.TooManyRequests, 'too many requests', {
-          limit: context.max,
-          windowMs: config.RATE_LIMIT_WINDOW_MS,
-          retryAfterSeconds: Math.ceil(context.ttl / 1000),
-        }),
-    });
-  }
-
-  // Upstream's GinParseOperationID: every API call names its operation for tracing.
-  const requireOperationID: onRequestHookHandler = (request, _reply, done) => {
-    done(operationIDError(request.headers.operationid));
-  };
-
-  // Upstream's GinParseToken, after the operationID check; with
-  // TOKEN_STATUS_CHECK also OpenIM's token status, as upstream's auth RPC does.
-  const authenticate: onRequestHookHandler = (request, _reply, done) => {
-    const missing = operationIDError(request.headers.operationid);
-    if (missing) return done(missing);
-    const token = request.headers.token;
-    if (typeof token !== 'string' || token === '') {
-      return done(new CodeError(ErrCode.Args, 'header must have token'));
-    }
-    let caller;
-    try {
-      caller = auth.verify(token);
-    } catch (err) {
-      return done(err as CodeError);
-    }
-    request.userID = caller.userID;
-    if (tokenStatus === undefined || admins.has(caller.userID)) return done();
-    tokenStatus(token, caller.userID, caller.platformID).then(
-      () => done(),
-      (err: unknown) => done((err instanceof CodeError ? err : redisFailure(err)) as Error),
-    );
-  };
-
+  await registerProtection(app, config, admins);
+  const { requireOperationID, authenticate } = createRequestChecks({ auth, admins, tokenStatus, redisFailure });
   await registerGroupRoutes(app, { config, readModel, pageReads, admins, authenticate, redisFailure, pageCache });
   // Operators' view of the read model (pnpm status): admins only, off the query path.
   await registerStatusRoute(app, { config, redis, admins, authenticate, redisFailure });
-
-  const adminTokenDoc: RouteDoc = {
-    summary: 'An admin token',
-    description: 'For a userID in ADMIN_USER_IDS, with the shared secret (OPENIM_SECRET). The token has PlatformID 10.',
-    tags: ['auth'],
-    headers: 'operationID',
-    body: GetAdminTokenReq,
-    data: GetAdminTokenResp,
-    errCodes: [ErrCode.Args, ErrCode.NoPermission],
-    httpErrors: [413, 503],
-  };
-  app.post(
-    '/auth/get_admin_token',
-    { onRequest: requireOperationID, config: { openapi: adminTokenDoc, rateLimit: false } },
-    async (request, reply) => {
-      const { secret, userID } = parseArgs(GetAdminTokenReq, request.body);
-      // Compare digests: constant time, whatever the lengths.
-      if (!timingSafeEqual(sha256(secret), secretDigest)) {
-        throw new CodeError(ErrCode.NoPermission, 'secret invalid');
-      }
-      if (!admins.has(userID)) {
-        throw new CodeError(ErrCode.Args, 'userID is not an admin', { userID });
-      }
-      reply.header('content-type', JSON_CONTENT_TYPE);
-      return okEnvelope(auth.mint(userID, ADMIN_PLATFORM_ID));
-    },
-  );
-
-  const healthzDoc: RouteDoc = {
-    summary: 'Liveness',
-    description: 'Answers while the process serves HTTP, whatever Redis is doing; never shed under pressure.',
-    tags: ['operations'],
-    headers: 'none',
-    data: z.object({ status: z.literal('ok') }),
-    httpErrors: [503],
-  };
-  app.get('/healthz', { config: { openapi: healthzDoc, rateLimit: false, pressureHandler: neverShed } }, async (_request, reply) => {
-    reply.header('content-type', JSON_CONTENT_TYPE);
-    return okEnvelope({ status: 'ok' });
-  });
-
-  const readyzDoc: RouteDoc = {
-    summary: 'Readiness',
-    description:
-      'Ready when Redis answers and a generation of the read model is active; HTTP 503 (errCode 503) otherwise, ' +
-      'and while the server is under pressure or shutting down.',
-    tags: ['operations'],
-    headers: 'none',
-    data: z.object({ status: z.literal('ready'), generation: z.number().int() }),
-    httpErrors: [503],
-  };
-  app.get('/readyz', { config: { openapi: readyzDoc, rateLimit: false } }, async (_request, reply) => {
-    let generation;
-    try {
-      generation = await readModel.generations.active();
-    } catch (err) {
-      redisFailure(err);
-      throw new HttpCodeError(503, ErrCode.ServiceUnavailable, 'redis is unreachable');
-    }
-    if (generation === null) {
-      throw new HttpCodeError(503, ErrCode.ServiceUnavailable, 'no generation of the read model is active yet');
-    }
-    reply.header('content-type', JSON_CONTENT_TYPE);
-    return okEnvelope({ status: 'ready', generation });
-  });
-
-  const metricsDoc: RouteDoc = {
-    summary: 'Prometheus metrics',
-    description:
-      'imgroups_http_request_duration_seconds{route,errCode}, imgroups_http_requests_in_flight, ' +
-      'imgroups_redis_errors_total{kind}, and the Node.js process metrics. Never shed under pressure.',
-    tags: ['operations'],
-    headers: 'none',
-    produces: { contentType: 'text/plain; version=0.0.4', description: 'Prometheus text exposition format' },
-  };
-  app.get('/metrics', { config: { openapi: metricsDoc, rateLimit: false, pressureHandler: neverShed } }, async (_request, reply) => {
-    reply.header('content-type', metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
+  registerAuthRoute(app, { auth, secret: config.OPENIM_SECRET, admins, requireOperationID });
+  registerOperationRoutes(app, { readModel, metrics, redisFailure });
 
   return app;
 }

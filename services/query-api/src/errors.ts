@@ -1,28 +1,17 @@
-import { CodeError, ErrCode, formatDetail, type DetailValue } from '@imgroups/contracts';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { CodeError, ErrCode, formatDetail, HttpStatus } from '@imgroups/contracts';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { errorEnvelope, JSON_CONTENT_TYPE } from './envelope.js';
 import type {} from './request-state.js';
 
 /**
- * Errors -> envelope, in one place. Upstream answers every outcome with HTTP
- * 200 and the code in the envelope; the exceptions are transport-level and
- * carry their status here: unknown route 404, body over the limit 413,
- * shutting down 503.
+ * Errors -> envelope, in one place. The HTTP status of each answer is the
+ * catalogue's (contracts/errors.ts): 200 for upstream's codes, the status of
+ * the same meaning for the transport's (unknown route 404, body over the
+ * limit 413, rate limited 429, shutting down or under pressure 503).
  */
-
-/** A CodeError answered with an HTTP status other than 200. */
-export class HttpCodeError extends CodeError {
-  constructor(
-    readonly httpStatus: number,
-    code: ErrCode,
-    detail: string,
-    fields?: Record<string, DetailValue>,
-  ) {
-    super(code, detail, fields);
-    this.name = 'HttpCodeError';
-  }
-}
 
 // ---- request validation --------------------------------------------------
 
@@ -114,38 +103,35 @@ function isFastifyError(err: unknown): err is FastifyError {
 }
 
 interface Mapped {
-  status: number;
   code: ErrCode;
   errDlt: string;
 }
 
 export function mapError(err: unknown, bodyLimit: number): Mapped {
   if (err instanceof CodeError) {
-    const status = err instanceof HttpCodeError ? err.httpStatus : 200;
     // A 500's detail is for the log, never the client.
-    return { status, code: err.code, errDlt: err.code === ErrCode.ServerInternal ? '' : err.errDlt };
+    return { code: err.code, errDlt: err.code === ErrCode.ServerInternal ? '' : err.errDlt };
   }
   if (isFastifyError(err)) {
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return {
-        status: 413,
-        code: ErrCode.PayloadTooLarge,
-        errDlt: formatDetail('request body is too large', { limitBytes: bodyLimit }),
-      };
+      return { code: ErrCode.PayloadTooLarge, errDlt: formatDetail('request body is too large', { limitBytes: bodyLimit }) };
     }
     const status = err.statusCode ?? 500;
     if (status >= 400 && status < 500) {
       // Fastify's messages are fixed templates, safe to show when we have no better words.
-      return { status: 200, code: ErrCode.Args, errDlt: FASTIFY_CLIENT_ERRORS[err.code] ?? err.message };
+      return { code: ErrCode.Args, errDlt: FASTIFY_CLIENT_ERRORS[err.code] ?? err.message };
     }
   }
-  return { status: 200, code: ErrCode.ServerInternal, errDlt: '' };
+  return { code: ErrCode.ServerInternal, errDlt: '' };
 }
+
+/** What a path that names no route answers (the not-found handler, and a path that does not decode). */
+export const routeNotFound = () => new CodeError(ErrCode.RecordNotFound, 'route not found');
 
 /**
  * The error handler. It logs nothing itself: the request's one access-log
- * line (app.ts, onResponse) carries the errCode, and for a 500 the error with
- * its stack.
+ * line (request-lifecycle.ts, onResponse) carries the errCode, and for a 500
+ * the error with its stack.
  */
 export function createErrorHandler(bodyLimit: number) {
   return function handleError(err: unknown, request: FastifyRequest, reply: FastifyReply) {
@@ -154,8 +140,32 @@ export function createErrorHandler(bodyLimit: number) {
     request.errDlt = mapped.errDlt;
     if (mapped.code === ErrCode.ServerInternal) request.failure = err;
     return reply
-      .code(mapped.status)
+      .code(HttpStatus[mapped.code])
       .header('content-type', JSON_CONTENT_TYPE)
       .send(errorEnvelope(mapped.code, mapped.errDlt));
   };
+}
+
+/** Node's HTTP parser errors -> the HTTP status of the answer; any other is 400. */
+const CLIENT_ERROR_STATUS: Record<string, number> = {
+  HPE_HEADER_OVERFLOW: 431,
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
+};
+
+/**
+ * Malformed HTTP that never became a request (bad request line, huge headers,
+ * REQUEST_TIMEOUT): our envelope, not fastify's, written to the socket itself
+ * since there is no request to answer.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const status = CLIENT_ERROR_STATUS[err.code ?? ''] ?? 400;
+  const body = errorEnvelope(ErrCode.Args, status === 408 ? 'request timed out' : 'malformed HTTP request');
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${JSON_CONTENT_TYPE}\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
 }

@@ -1,4 +1,4 @@
-import { ErrCode, ErrMsg, ErrorEnvelope } from '@imgroups/contracts';
+import { ErrCode, ErrMsg, ErrorEnvelope, HttpStatus } from '@imgroups/contracts';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
@@ -51,12 +51,16 @@ function envelopeSchema(data: z.ZodType | undefined, codes: readonly ErrCode[]) 
   return { type: 'object', properties, required: ['errCode', 'errMsg', 'errDlt'] };
 }
 
-const HTTP_ERRORS: Record<404 | 413 | 429 | 503, { code: ErrCode; when: string }> = {
-  404: { code: ErrCode.RecordNotFound, when: 'unknown route or method' },
-  413: { code: ErrCode.PayloadTooLarge, when: 'body over BODY_LIMIT_BYTES' },
-  429: { code: ErrCode.TooManyRequests, when: 'rate limit exceeded (RATE_LIMIT_MAX; per token UserID)' },
-  503: { code: ErrCode.ServiceUnavailable, when: 'shutting down, under pressure (event loop lag), or not ready' },
+const ALL_CODES = Object.values(ErrCode) as ErrCode[];
+
+/** When each HTTP status other than 200 is answered; its errCode is the catalogue's (contracts/errors.ts). */
+const HTTP_ERRORS: Record<404 | 413 | 429 | 503, string> = {
+  404: 'unknown route or method',
+  413: 'body over BODY_LIMIT_BYTES',
+  429: 'rate limit exceeded (RATE_LIMIT_MAX; per token UserID)',
+  503: 'shutting down, under pressure (event loop lag), or not ready',
 };
+const codeAnsweredWith = (status: number) => ALL_CODES.find((code) => HttpStatus[code] === status)!;
 
 const HEADERS = {
   operationID: { type: 'string', minLength: 1, description: "the caller's trace ID, echoed in every log line" },
@@ -81,7 +85,8 @@ export function routeSchema(doc: RouteDoc): Record<string, unknown> {
     };
   }
   for (const status of doc.httpErrors ?? []) {
-    const { code, when } = HTTP_ERRORS[status];
+    const when = HTTP_ERRORS[status];
+    const code = codeAnsweredWith(status);
     response[status] = { description: `${when}: errCode ${code} ${ErrMsg[code]}`, ...toJsonSchema(ErrorEnvelope, 'output') };
   }
   const schema: Record<string, unknown> = {
@@ -102,8 +107,6 @@ export function routeSchema(doc: RouteDoc): Record<string, unknown> {
   if (doc.body) schema.body = toJsonSchema(doc.body, 'input');
   return schema;
 }
-
-const ALL_CODES = Object.values(ErrCode) as ErrCode[];
 
 const DESCRIPTION = `OpenIM-compatible group reads served from a Redis read model.
 

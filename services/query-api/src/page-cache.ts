@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { coalesceWrites } from './redis.js';
 
 /**
  * Answered pages of get_joined_group_list kept in the process, and dropped
@@ -253,5 +254,48 @@ export function trackInvalidations(
     subscriber.off('ready', onReady);
     redis.off('close', lost);
     subscriber.off('close', lost);
+  };
+}
+
+/** The page cache's own connections; `reads` is where its pages are read. */
+export interface PageCacheConnections {
+  readonly reads: Redis;
+  /** Stops tracking and drops both connections. */
+  close(): void;
+}
+
+/**
+ * Opens the cache's two connections, the API's own (options as `redis`):
+ * page reads, tracked by Redis, and the one Redis reports their changes on;
+ * and keeps tracking on across reconnects (trackInvalidations). Named for
+ * CLIENT LIST: imgroups-query-api:<root>:page-reads / :invalidations.
+ * None when the cache is off: pages are then read on `redis` itself.
+ */
+export function connectPageCache(
+  cache: PageCache,
+  redis: Redis,
+  options: {
+    /** REDIS_KEY_PREFIX, in the connections' names. */
+    root: string;
+    onConnectionError: (err: unknown) => void;
+    /** Tracking could not be turned on; pages are read from Redis meanwhile. */
+    onTrackingError: (err: unknown) => void;
+  },
+): PageCacheConnections | undefined {
+  if (!cache.enabled) return undefined;
+  const connectionName = (role: string) => `imgroups-query-api:${options.root}:${role}`;
+  const reads = redis.duplicate({ connectionName: connectionName('page-reads') });
+  const invalidations = redis.duplicate({ autoResubscribe: false, connectionName: connectionName('invalidations') });
+  coalesceWrites(reads);
+  reads.on('error', options.onConnectionError);
+  invalidations.on('error', options.onConnectionError);
+  const stopTracking = trackInvalidations(reads, invalidations, cache, options.onTrackingError);
+  return {
+    reads,
+    close() {
+      stopTracking();
+      reads.disconnect();
+      invalidations.disconnect();
+    },
   };
 }

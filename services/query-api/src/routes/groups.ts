@@ -20,13 +20,13 @@ import {
   JSON_CONTENT_TYPE,
   memberListEnvelope,
   okEnvelope,
-} from './envelope.js';
-import { parseArgs } from './errors.js';
-import { idHash } from './id-hash.js';
-import { withExactTopLevelIntegers } from './json.js';
-import type { RouteDoc } from './openapi.js';
-import type { PageCache } from './page-cache.js';
-import type {} from './request-state.js';
+} from '../envelope.js';
+import { parseArgs } from '../errors.js';
+import { idHash } from '../id-hash.js';
+import { withExactTopLevelIntegers } from '../json.js';
+import type { RouteDoc } from '../openapi.js';
+import type { PageCache } from '../page-cache.js';
+import type {} from '../request-state.js';
 
 export interface GroupRoutesContext {
   config: Config;

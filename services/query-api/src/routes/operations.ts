@@ -1,11 +1,20 @@
 import type { Config } from '@imgroups/config';
 import { CodeError, ErrCode } from '@imgroups/contracts';
 import { createStatusReader } from '@imgroups/ops';
+import type { ReadModel } from '@imgroups/read-model';
 import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { JSON_CONTENT_TYPE, okEnvelope } from './envelope.js';
-import type { RouteDoc } from './openapi.js';
+import { JSON_CONTENT_TYPE, okEnvelope } from '../envelope.js';
+import type { ApiMetrics } from '../metrics.js';
+import type { RouteDoc } from '../openapi.js';
+import { neverShed } from '../protection.js';
+
+/**
+ * The operators' routes: liveness, readiness and metrics for the platform
+ * (no token, never rate limited), and GET /status for admins. None is on the
+ * query path.
+ */
 
 const Partition = z.object({
   partition: z.number().int(),
@@ -82,5 +91,66 @@ export async function registerStatusRoute(
     }
     reply.header('content-type', JSON_CONTENT_TYPE);
     return okEnvelope(status);
+  });
+}
+
+const healthzDoc: RouteDoc = {
+  summary: 'Liveness',
+  description: 'Answers while the process serves HTTP, whatever Redis is doing; never shed under pressure.',
+  tags: ['operations'],
+  headers: 'none',
+  data: z.object({ status: z.literal('ok') }),
+  httpErrors: [503],
+};
+
+const readyzDoc: RouteDoc = {
+  summary: 'Readiness',
+  description:
+    'Ready when Redis answers and a generation of the read model is active; HTTP 503 (errCode 503) otherwise, ' +
+    'and while the server is under pressure or shutting down.',
+  tags: ['operations'],
+  headers: 'none',
+  data: z.object({ status: z.literal('ready'), generation: z.number().int() }),
+  httpErrors: [503],
+};
+
+const metricsDoc: RouteDoc = {
+  summary: 'Prometheus metrics',
+  description:
+    'imgroups_http_request_duration_seconds{route,errCode}, imgroups_http_requests_in_flight, ' +
+    'imgroups_redis_errors_total{kind}, and the Node.js process metrics. Never shed under pressure.',
+  tags: ['operations'],
+  headers: 'none',
+  produces: { contentType: 'text/plain; version=0.0.4', description: 'Prometheus text exposition format' },
+};
+
+/** Liveness, readiness and metrics: no token, never rate limited. */
+export function registerOperationRoutes(
+  app: FastifyInstance,
+  { readModel, metrics, redisFailure }: { readModel: ReadModel; metrics: ApiMetrics; redisFailure: (err: unknown) => unknown },
+): void {
+  app.get('/healthz', { config: { openapi: healthzDoc, rateLimit: false, pressureHandler: neverShed } }, async (_request, reply) => {
+    reply.header('content-type', JSON_CONTENT_TYPE);
+    return okEnvelope({ status: 'ok' });
+  });
+
+  app.get('/readyz', { config: { openapi: readyzDoc, rateLimit: false } }, async (_request, reply) => {
+    let generation;
+    try {
+      generation = await readModel.generations.active();
+    } catch (err) {
+      redisFailure(err);
+      throw new CodeError(ErrCode.ServiceUnavailable, 'redis is unreachable');
+    }
+    if (generation === null) {
+      throw new CodeError(ErrCode.ServiceUnavailable, 'no generation of the read model is active yet');
+    }
+    reply.header('content-type', JSON_CONTENT_TYPE);
+    return okEnvelope({ status: 'ready', generation });
+  });
+
+  app.get('/metrics', { config: { openapi: metricsDoc, rateLimit: false, pressureHandler: neverShed } }, async (_request, reply) => {
+    reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
   });
 }
