@@ -7,7 +7,6 @@ import {
   type MemberIn,
   type SequencedEvent,
 } from '@imgroups/contracts';
-import type { z } from 'zod';
 import { toGroupIn, toMemberIn, uniqueMembers, Unreadable, type OpenIMMember } from './members.js';
 import { decodeMsgData, peekRoute, type MsgData } from './msgdata.js';
 import {
@@ -22,6 +21,7 @@ import {
   MemberKickedTips,
   MemberQuitTips,
   NotificationElem,
+  TipsError,
   type TipsGroupInfo,
   type TipsMember,
 } from './tips.js';
@@ -147,27 +147,31 @@ export function mapNotification(msg: MsgData): Mapped {
   }
 }
 
-function tipsOf<S extends z.ZodType>(msg: MsgData, schema: S): z.infer<S> {
+function tipsOf<T>(msg: MsgData, read: (v: unknown, path: string) => T): T {
   let elem: unknown;
   try {
-    elem = JSON.parse(Buffer.from(msg.content).toString('utf8'));
+    elem = JSON.parse(Buffer.from(msg.content.buffer, msg.content.byteOffset, msg.content.byteLength).toString('utf8'));
   } catch (err) {
     throw new Unreadable(`content is not JSON: ${(err as Error).message}`);
   }
-  const envelope = NotificationElem.safeParse(elem);
-  if (!envelope.success) throw new Unreadable('content is not {"detail": "<tips JSON>"}');
+  let detailText: string;
+  try {
+    detailText = NotificationElem(elem, '').detail;
+  } catch {
+    throw new Unreadable('content is not {"detail": "<tips JSON>"}');
+  }
   let detail: unknown;
   try {
-    detail = JSON.parse(envelope.data.detail);
+    detail = JSON.parse(detailText);
   } catch (err) {
     throw new Unreadable(`content.detail is not JSON: ${(err as Error).message}`);
   }
-  const tips = schema.safeParse(detail);
-  if (!tips.success) {
-    const issue = tips.error.issues[0];
-    throw new Unreadable(`tips: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid'}`);
+  try {
+    return read(detail, '');
+  } catch (err) {
+    if (err instanceof TipsError) throw new Unreadable(`tips: ${err.message}`);
+    throw err;
   }
-  return tips.data;
 }
 
 function required<T>(value: T | null | undefined, what: string): T {
