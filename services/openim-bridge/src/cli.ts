@@ -2,12 +2,14 @@ import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '@imgroups/config';
 import { Kafka, logLevel } from 'kafkajs';
 import { importExport, type ImportSummary } from './import.js';
+import { chatRecord, goGroupInfo, goMember, goVersion, notificationRecord } from './openim-traffic.js';
 import { createEventPublisher } from './publisher.js';
 
 /**
  * Operator commands beside the bridge (root package.json):
  *   pnpm openim:import <dir> [--passes N] [--dry-run]
  *   pnpm openim:reconcile (--export <dir> | --api) [--dry-run] [--settle-ms N]
+ *   pnpm openim:sample [--members N] [--chat N]   OpenIM-shaped records on OPENIM_TOPIC, for a local try
  * Configuration as the services read it (KAFKA_BROKERS, EVENTS_TOPIC, OPENIM_*).
  */
 
@@ -52,12 +54,51 @@ async function main(argv: string[]) {
     }
     return;
   }
+  if (command === 'sample') {
+    const { values } = parseArgs({ args: rest, options: { members: { type: 'string', default: '5' }, chat: { type: 'string', default: '20' } } });
+    await publishSample(config, Number(values.members), Number(values.chat));
+    return;
+  }
   if (command === 'reconcile') {
     const { runReconcile } = await import('./reconcile-cli.js');
     await runReconcile(config, rest);
     return;
   }
   throw new UsageError('usage: openim-bridge <import|reconcile> ...');
+}
+
+/**
+ * A group's life as OpenIM would write it to toRedis: created (1501, the
+ * owner only, as upstream), members invited (1509), renamed (1520), chat in
+ * between. For `pnpm start:openim`: the pages change without an OpenIM.
+ */
+async function publishSample(config: ReturnType<typeof loadConfigOrExit>, members: number, chats: number) {
+  const kafka = new Kafka({ clientId: `${config.KAFKA_CLIENT_ID}-openim-sample`, brokers: config.OPENIM_KAFKA_BROKERS, logLevel: logLevel.WARN });
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  try {
+    const t = Date.now();
+    const groupID = String(t).slice(-10);
+    const owner = 'sample-owner';
+    const group = (over: Record<string, unknown> = {}) => goGroupInfo({ groupID, groupName: 'Sample group', ownerUserID: owner, creatorUserID: owner, createTime: t, memberCount: 1 + members, ...over });
+    const op = goMember({ groupID, userID: owner, roleLevel: 100, joinTime: t });
+    const invited = Array.from({ length: members }, (_, i) => goMember({ groupID, userID: `sample-user-${i + 1}`, roleLevel: 20, joinTime: t + 1, joinSource: 2, inviterUserID: owner }));
+    const messages = [
+      notificationRecord({ groupID, contentType: 1501, sendID: owner, sendTime: t, tips: { group: group(), opUser: op, memberList: [op], operationTime: t, groupOwnerUser: op, ...goVersion(1) } }),
+      ...Array.from({ length: Math.floor(chats / 2) }, (_, i) => chatRecord({ from: owner, groupID, text: `hello ${i}`, sendTime: t + i })),
+      notificationRecord({ groupID, contentType: 1509, sendID: owner, sendTime: t + 1, tips: { group: group(), opUser: op, invitedUserList: invited, operationTime: 0, inviterUser: op, ...goVersion(2) } }),
+      ...Array.from({ length: Math.ceil(chats / 2) }, (_, i) => chatRecord({ from: 'sample-user-1', to: owner, text: `direct ${i}`, sendTime: t + i })),
+      notificationRecord({ groupID, contentType: 1520, sendID: owner, sendTime: t + 2, tips: { opUser: op, group: group({ groupName: 'Sample group (renamed)' }), ...goVersion(3) } }),
+    ];
+    await producer.send({ topic: config.OPENIM_TOPIC, acks: -1, messages });
+    console.log(
+      `openim:sample: ${messages.length} records on ${config.OPENIM_TOPIC}: group ${groupID} created by ${owner}, ` +
+        `${members} members invited (sample-user-1..${members}), renamed, ${chats} chat messages.\n` +
+        `  The bridge maps 3 notifications and ignores the chat; then sample-user-1's list shows the group (README "Running beside OpenIM").`,
+    );
+  } finally {
+    await producer.disconnect();
+  }
 }
 
 function printImportSummary(s: ImportSummary, dryRun: boolean) {
