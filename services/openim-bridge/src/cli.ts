@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '@imgroups/config';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { importExport, type ImportSummary } from './import.js';
 import { chatRecord, goGroupInfo, goMember, goVersion, notificationRecord } from './openim-traffic.js';
 import { createEventPublisher } from './publisher.js';
@@ -30,7 +30,7 @@ async function main(argv: string[]) {
     if (!Number.isInteger(passes) || passes < 1) throw new UsageError('--passes must be a positive integer');
     const dryRun = values['dry-run'];
     const kafka = new Kafka({ clientId: `${config.KAFKA_CLIENT_ID}-openim-import`, brokers: config.KAFKA_BROKERS, logLevel: logLevel.WARN });
-    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
     if (!dryRun) await producer.connect();
     try {
       const publisher = createEventPublisher(producer, config.EVENTS_TOPIC);
@@ -74,7 +74,7 @@ async function main(argv: string[]) {
  */
 async function publishSample(config: ReturnType<typeof loadConfigOrExit>, members: number, chats: number) {
   const kafka = new Kafka({ clientId: `${config.KAFKA_CLIENT_ID}-openim-sample`, brokers: config.OPENIM_KAFKA_BROKERS, logLevel: logLevel.WARN });
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   try {
     const t = Date.now();

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import type { Config } from '@imgroups/config';
 import type { EventV1_1 } from '@imgroups/contracts';
 import { Redis } from 'ioredis';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { pino } from 'pino';
 import { createBackfill } from './backfill.js';
 import { EXPORT_FILES, exportSnapshot, readExportGroups, type ExportState } from './import.js';
@@ -41,7 +41,7 @@ export async function runReconcile(config: Config, args: string[]) {
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
   const ours = new OurSide(redis, config.REDIS_KEY_PREFIX);
   const kafka = new Kafka({ clientId: `${config.KAFKA_CLIENT_ID}-openim-reconcile`, brokers: config.KAFKA_BROKERS, logLevel: logLevel.WARN });
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
   const publisher = createEventPublisher(producer, config.EVENTS_TOPIC);
   const skipped: Record<string, number> = {};
   let checked = 0;
