@@ -129,7 +129,7 @@ export function mapRecord(value: Uint8Array | null): Mapped {
   return mapNotification(msg);
 }
 
-/** A decoded group notification -> events. Never throws. */
+/** A decoded group notification -> events. Never throws: what it cannot map is `unreadable`. */
 export function mapNotification(msg: MsgData): Mapped {
   const contentType = msg.contentType;
   const verdict = classify(msg.sessionType, contentType);
@@ -143,7 +143,9 @@ export function mapNotification(msg: MsgData): Mapped {
     return { kind: 'events', contentType, groupID, events, ...(backfill ? { backfill } : {}) };
   } catch (err) {
     if (err instanceof Unreadable) return { kind: 'unreadable', reason: `${contentType}: ${err.message}`, contentType };
-    throw err;
+    // A bug of ours must not wedge OpenIM's partition either: the record is
+    // dead-lettered with the error, and stays in toRedis for a replay.
+    return { kind: 'unreadable', reason: `${contentType}: bridge error: ${(err as Error).message}`, contentType };
   }
 }
 
