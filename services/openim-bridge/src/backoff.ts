@@ -11,8 +11,6 @@ export async function holdUntil<T>(
     onRetry: (err: unknown, attempt: number, delayMs: number) => Promise<void> | void;
     minDelayMs: number;
     maxDelayMs: number;
-    /** Errors not worth retrying: rethrown at once. */
-    isPermanent?: (err: unknown) => boolean;
     sleep?: (ms: number) => Promise<void>;
   },
 ): Promise<{ ok: true; value: T } | { ok: false }> {
@@ -22,7 +20,6 @@ export async function holdUntil<T>(
     try {
       return { ok: true, value: await op() };
     } catch (err) {
-      if (opts.isPermanent?.(err)) throw err;
       if (!opts.shouldGoOn()) return { ok: false };
       await opts.onRetry(err, attempt, delay);
       await sleep(delay);

@@ -1,4 +1,4 @@
-import type { EventV1_1, GroupDismissed } from '@imgroups/contracts';
+import type { GroupDismissed } from '@imgroups/contracts';
 import { keyspace, ReadModel } from '@imgroups/read-model';
 import type { Redis } from 'ioredis';
 import type { OpenIMGroupInfo } from './members.js';
@@ -139,18 +139,6 @@ export class OurSide {
     return out;
   }
 }
-
-export interface ReconcileReport {
-  checked: number;
-  findings: Finding[];
-  /** Findings that a second look (after the settle time) no longer showed: changes in flight. */
-  settled: number;
-  published: { dismissed: number; snapshots: number; events: number };
-  skipped: Record<string, number>;
-}
-
-/** A fix to publish for each confirmed finding's group, built by the caller (API or export side). */
-export type Fixer = (groupID: string, findings: Finding[]) => Promise<EventV1_1[]>;
 
 /** Members as the export or the API lists them -> the comparison's map. */
 export function roleMap(members: readonly { userID: string; roleLevel: number }[]): Map<string, number> {
