@@ -1,5 +1,6 @@
-# One image for both services; docker-compose.yml picks the command:
+# One image for the services; docker-compose.yml picks the command:
 #   node services/projector/dist/main.js   |   node services/query-api/dist/main.js
+#   node services/openim-bridge/dist/main.js
 FROM node:24-bookworm-slim AS build
 # corepack's signature check fails behind some registries; npm is enough.
 RUN npm i -g pnpm@10.34.9
@@ -13,7 +14,7 @@ RUN pnpm build
 # Each service with only its production dependencies (the workspace packages
 # it uses are copied in, dist included). Injecting workspace packages is a
 # deploy-time setting here: the workspace itself keeps them linked for dev.
-RUN for service in projector query-api; do \
+RUN for service in projector query-api openim-bridge; do \
       pnpm --filter "@imgroups/$service" --config.inject-workspace-packages=true \
         deploy --prod "/out/services/$service" || exit 1; \
     done

@@ -7,6 +7,9 @@
  * 2. Redis: if nothing listens on REDIS_URL (on this machine), start
  *    `redis-server` there when installed (in memory only), else say what to do.
  * 3. The projector and the query API, each as its own process, logs prefixed.
+ *    `pnpm start:openim` (--openim) adds services/openim-bridge, reading
+ *    OPENIM_TOPIC (default toRedis) on OPENIM_KAFKA_BROKERS (default: the same
+ *    broker), so OpenIM-shaped records published there reach the pages.
  * Ctrl-C (or SIGTERM) stops the services first, then what this script started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -23,6 +26,7 @@ import {
 } from '@imgroups/devenv';
 
 const config = loadConfigOrExit(process.env, 'start');
+const withOpenIM = process.argv.includes('--openim');
 const say = (msg: string) => console.log(`[start] ${msg}`);
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '0.0.0.0']);
 const started: LocalProcess[] = [];
@@ -153,4 +157,14 @@ await ensureRedis();
 serviceEnv = { ...serviceEnv, ...(await freshDevKeyspace()) };
 startService('projector', 'services/projector/src/main.ts');
 startService('query-api', 'services/query-api/src/main.ts');
+if (withOpenIM) {
+  // The embedded broker starts empty, so the bridge reads its toRedis from the beginning.
+  if (embeddedBroker) serviceEnv = { ...serviceEnv, OPENIM_FROM_BEGINNING: process.env.OPENIM_FROM_BEGINNING || 'true' };
+  startService('openim-bridge', 'services/openim-bridge/src/main.ts');
+  say(
+    `openim-bridge: ${config.OPENIM_TOPIC} on ${config.OPENIM_KAFKA_BROKERS.join(',')} -> ${config.EVENTS_TOPIC}; ` +
+      (config.OPENIM_API_URL ? `1501 backfill from ${config.OPENIM_API_URL}` : 'OPENIM_API_URL unset: a created group gets its owner only') +
+      ' — `pnpm openim:sample` publishes OpenIM-shaped traffic there',
+  );
+}
 say(`query API on http://127.0.0.1:${config.API_PORT} — run \`pnpm demo\` in another terminal, then the curl in README.md`);

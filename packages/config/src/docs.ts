@@ -89,6 +89,30 @@ export const CONFIG_DOCS: Readonly<Record<keyof Config, VariableDoc>> = {
   PROJECTOR_METRICS_PORT: {
     description: 'the projector\'s `GET /metrics` port ([observability](http-api.md#observability)); `0` = off',
   },
+  OPENIM_KAFKA_BROKERS: {
+    description: 'OpenIM\'s Kafka, where the OpenIM bridge reads `OPENIM_TOPIC` ([running beside OpenIM](../services/openim-bridge/README.md))',
+    derivedDefault: 'the value of `KAFKA_BROKERS`',
+  },
+  OPENIM_TOPIC: { description: 'OpenIM\'s topic the bridge consumes (every group notification is on it)' },
+  OPENIM_CONSUMER_GROUP: { description: 'the bridge\'s consumer group on OpenIM\'s Kafka' },
+  OPENIM_FROM_BEGINNING: {
+    description: 'where the bridge\'s consumer group starts when it has no committed offsets: the end of `OPENIM_TOPIC` (`false`) or its beginning',
+  },
+  OPENIM_DLQ_TOPIC: {
+    description: 'where the bridge dead-letters a notification it cannot read, with the reason',
+    derivedDefault: '`<EVENTS_TOPIC>.openim-bridge.dlq`',
+  },
+  OPENIM_API_URL: {
+    description: 'OpenIM\'s HTTP API (e.g. `http://openim-api:10002`) for the initial members of created groups and for reconciliation; unset: a created group yields its owner only, with a warning',
+  },
+  OPENIM_API_TIMEOUT_MS: { description: 'timeout of one call to OpenIM\'s HTTP API' },
+  OPENIM_SNAPSHOT_PART_MEMBERS: {
+    description: 'members per `group.snapshot` message; a part that would exceed `MAX_EVENT_BYTES` is split further',
+  },
+  OPENIM_BACKOFF_MIN_MS: { description: 'first wait while OpenIM\'s API (or our topic) is unavailable; the partition waits, in order' },
+  OPENIM_BACKOFF_MAX_MS: { description: 'longest wait between those attempts' },
+  OPENIM_BRIDGE_METRICS_HOST: { description: 'the bridge\'s metrics listen address' },
+  OPENIM_BRIDGE_METRICS_PORT: { description: 'the bridge\'s `GET /metrics` port' },
 };
 
 export const TABLE_START = '<!-- config-table: rendered by `pnpm docs:config` from packages/config/src/docs.ts; edit there -->';

@@ -67,11 +67,38 @@ const Schema = z.object({
   MAX_EVENT_LOOP_DELAY_MS: int(0, 60_000).default(1000),
   PROJECTOR_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
   PROJECTOR_METRICS_PORT: port.default(9464),
+
+  // services/openim-bridge: OpenIM's Kafka (toRedis) -> EVENTS_TOPIC.
+  OPENIM_KAFKA_BROKERS: csv.pipe(z.array(hostPort)).optional(), // default: KAFKA_BROKERS
+  OPENIM_TOPIC: z.string().min(1).default('toRedis'),
+  OPENIM_CONSUMER_GROUP: z.string().min(1).default('imgroups-openim-bridge'),
+  // Where a consumer group without committed offsets starts: the end of toRedis (false) or its beginning.
+  OPENIM_FROM_BEGINNING: bool.default(false),
+  OPENIM_DLQ_TOPIC: z.string().min(1).optional(), // default: <EVENTS_TOPIC>.openim-bridge.dlq
+  // OpenIM's HTTP API (e.g. http://openim-api:10002): 1501 backfill and reconciliation. Unset: 1501 yields the owner only.
+  OPENIM_API_URL: z
+    .string()
+    .regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL')
+    .transform((u) => u.replace(/\/+$/, ''))
+    .optional(),
+  OPENIM_API_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  // Members per group.snapshot message; a part that would exceed MAX_EVENT_BYTES is split further.
+  OPENIM_SNAPSHOT_PART_MEMBERS: int(1, 100_000).default(2000),
+  // Backoff between attempts while OpenIM's API (or our topic) is unavailable; the partition waits.
+  OPENIM_BACKOFF_MIN_MS: int(10, 600_000).default(500),
+  OPENIM_BACKOFF_MAX_MS: int(10, 3_600_000).default(30_000),
+  OPENIM_BRIDGE_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  OPENIM_BRIDGE_METRICS_PORT: port.default(9465),
 });
 
 type Parsed = z.infer<typeof Schema>;
 export type Config = Readonly<
-  Omit<Parsed, 'DLQ_TOPIC' | 'TOKEN_STATUS_REDIS_URL'> & { DLQ_TOPIC: string; TOKEN_STATUS_REDIS_URL: string }
+  Omit<Parsed, 'DLQ_TOPIC' | 'TOKEN_STATUS_REDIS_URL' | 'OPENIM_KAFKA_BROKERS' | 'OPENIM_DLQ_TOPIC'> & {
+    DLQ_TOPIC: string;
+    TOKEN_STATUS_REDIS_URL: string;
+    OPENIM_KAFKA_BROKERS: string[];
+    OPENIM_DLQ_TOPIC: string;
+  }
 >;
 export const CONFIG_KEYS = Object.keys(Schema.shape) as (keyof Parsed)[];
 
@@ -103,6 +130,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ...c,
     DLQ_TOPIC: c.DLQ_TOPIC ?? `${c.EVENTS_TOPIC}.dlq`,
     TOKEN_STATUS_REDIS_URL: c.TOKEN_STATUS_REDIS_URL ?? c.REDIS_URL,
+    OPENIM_KAFKA_BROKERS: c.OPENIM_KAFKA_BROKERS ?? c.KAFKA_BROKERS,
+    OPENIM_DLQ_TOPIC: c.OPENIM_DLQ_TOPIC ?? `${c.EVENTS_TOPIC}.openim-bridge.dlq`,
   });
 }
 
