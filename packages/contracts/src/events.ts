@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import { Id, Millis } from './ids.js';
 
-/** Event stream v1 (CONTRACT.md §2). Message key = groupID; value = UTF-8 JSON. */
+/**
+ * Event stream v1 and its v1.1 additions (CONTRACT.md §2): the optional
+ * envelope field `seq` and the event type `group.snapshot`. Message key =
+ * groupID; value = UTF-8 JSON.
+ */
 
 export const RoleLevel = { Owner: 100, Admin: 60, Ordinary: 20 } as const;
 export const JoinSource = { Admin: 1, Invitation: 2, Search: 3, QRCode: 4 } as const;
@@ -63,6 +67,14 @@ export const InfoPatch = z
   .refine((p) => Object.keys(p).length > 0, 'must change at least one field');
 export type InfoPatch = z.infer<typeof InfoPatch>;
 
+/**
+ * v1.1: the source's version of the group at the change (OpenIM: the
+ * notification's groupMemberVersion). Positive and a safe integer: a value
+ * JSON cannot carry exactly is no ordering at all. It orders changes per
+ * entity (the group's info, each membership), not per group.
+ */
+export const Seq = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+
 export const EventHeader = z.object({
   eventID: z.string().min(1).max(128),
   type: z.string(),
@@ -70,6 +82,7 @@ export const EventHeader = z.object({
   groupID: Id,
   occurredAt: Millis,
   operatorUserID: z.string().max(64).default(''),
+  seq: Seq.optional(),
   data: z.unknown(),
 });
 
@@ -107,6 +120,37 @@ export const MemberRoleChangedV1 = v1(
   z.object({ userID: Id, roleLevel: z.union([z.literal(60), z.literal(20)]) }),
 );
 
+/** All GroupInfo fields except memberCount, with status; groupID required (it is the whole group). */
+export const SnapshotGroup = GroupIn.extend({
+  groupID: Id,
+  status: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]),
+});
+export type SnapshotGroup = z.infer<typeof SnapshotGroup>;
+
+/**
+ * v1.1: the whole state of one group at `seq`. A large group is sent in parts
+ * (`part` 1..`parts`, consecutive on the partition), every part carrying the
+ * same `seq` and `group`; the member list is the union of the parts' members.
+ * A snapshot may list no member only when its group is dismissed (status 2).
+ */
+export const GroupSnapshotV1 = v1(
+  'group.snapshot',
+  z
+    .object({
+      group: SnapshotGroup,
+      members: z
+        .array(MemberIn)
+        .refine((ms) => new Set(ms.map((m) => m.userID)).size === ms.length, 'userIDs must be unique'),
+      part: z.number().int().min(1).optional(),
+      parts: z.number().int().min(1).optional(),
+    })
+    .refine((d) => (d.part === undefined) === (d.parts === undefined), 'part and parts come together')
+    .refine((d) => d.part === undefined || d.parts === undefined || d.part <= d.parts, 'part must be at most parts'),
+).refine((e) => e.data.group.groupID === e.groupID, {
+  message: 'data.group.groupID must equal groupID',
+  path: ['data', 'group', 'groupID'],
+});
+
 /** Schemas by `type` then `version`: the decoder tells "unknown type" from "unknown version". */
 export const EventSchemas = {
   'group.created': { 1: GroupCreatedV1 },
@@ -117,6 +161,7 @@ export const EventSchemas = {
   'member.joined': { 1: MemberJoinedV1 },
   'member.left': { 1: MemberLeftV1 },
   'member.role_changed': { 1: MemberRoleChangedV1 },
+  'group.snapshot': { 1: GroupSnapshotV1 },
 } as const;
 export type EventType = keyof typeof EventSchemas;
 export const EVENT_TYPES = Object.keys(EventSchemas) as EventType[];
@@ -129,6 +174,7 @@ export type GroupDismissed = z.infer<typeof GroupDismissedV1>;
 export type MemberJoined = z.infer<typeof MemberJoinedV1>;
 export type MemberLeft = z.infer<typeof MemberLeftV1>;
 export type MemberRoleChanged = z.infer<typeof MemberRoleChangedV1>;
+export type GroupSnapshot = z.infer<typeof GroupSnapshotV1>;
 
 /** The discriminated union on `type` (+ `version`, a literal in every member). */
 export type GroupEvent =
@@ -139,7 +185,8 @@ export type GroupEvent =
   | GroupDismissed
   | MemberJoined
   | MemberLeft
-  | MemberRoleChanged;
+  | MemberRoleChanged
+  | GroupSnapshot;
 
 export type DecodeFailureKind = 'invalid_json' | 'schema' | 'unknown_type' | 'unknown_version' | 'oversized';
 export type DecodeResult =
@@ -203,6 +250,17 @@ export function decodeEvent(value: Buffer | string | null, maxBytes = Infinity):
     return { ok: false, kind: 'schema', reason: `${illFormed}: must be well-formed Unicode (lone surrogate)` };
   }
   return { ok: true, event: parsed.data };
+}
+
+export type CheckResult = { ok: true } | { ok: false; reason: string };
+
+/**
+ * A producer's self-check before publishing (the OpenIM bridge, the import,
+ * the reconciliation): the event as the projector will decode it. Never throws.
+ */
+export function checkEvent(event: GroupEvent): CheckResult {
+  const r = decodeEvent(JSON.stringify(event));
+  return r.ok ? { ok: true } : { ok: false, reason: r.reason };
 }
 
 function fastSchema(json: unknown): z.ZodType<GroupEvent> | undefined {

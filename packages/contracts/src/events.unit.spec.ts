@@ -53,6 +53,10 @@ function validEvent(type: EventType): Json {
     'member.joined': { members: [{ userID: '77', roleLevel: 20, joinTime: 1687753740000, joinSource: 3 }] },
     'member.left': { userIDs: ['77'], reason: 'quit' },
     'member.role_changed': { userID: '42', roleLevel: 60 },
+    'group.snapshot': {
+      group: { groupID: HEADER.groupID, ownerUserID: OWNER, createTime: 1687753739000, status: 0 },
+      members: [{ userID: OWNER, roleLevel: 100, joinTime: 1687753739000 }],
+    },
   };
   return { ...HEADER, type, data: data[type] };
 }
@@ -87,7 +91,7 @@ describe('decoding a valid event', () => {
     expect(r.event.eventID).toBe(HEADER.eventID);
   });
 
-  it('lists exactly the eight event types of the contract', () => {
+  it('lists exactly the nine event types of the contract (v1.1 adds group.snapshot)', () => {
     expect([...EVENT_TYPES].sort()).toEqual(
       [
         'group.created',
@@ -98,6 +102,7 @@ describe('decoding a valid event', () => {
         'member.joined',
         'member.left',
         'member.role_changed',
+        'group.snapshot',
       ].sort(),
     );
   });

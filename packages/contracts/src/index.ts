@@ -2,4 +2,3 @@ export * from './ids.js';
 export * from './errors.js';
 export * from './events.js';
 export * from './api.js';
-export * from './events-v1_1.js';

@@ -4,8 +4,8 @@
 -- lib/wire.lua (scripts.ts assembles it).
 --
 -- ARGV: root, generation ('' = the active one), dedupe window, partition,
---       checkpoint offset ('' = none), the events (wire.ts: a JSON array of
---       strings).
+--       checkpoint offset ('' = none), membership tombstones kept per group,
+--       the events (wire.ts: a JSON array of strings).
 -- Returns {generation written, {outcome per event}} (evolve.ts OUTCOMES).
 --
 -- The info hash of a group holds no group field but `status`: the card is
@@ -18,6 +18,9 @@
 --   _c      the memberCount the card holds
 --   _s      how many event keys the dedupe window holds
 --   _t      a dismissed group's GroupInfo (status 2, memberCount 0)
+--   _q      the seq of the last change to the group's own info (v1.1)
+--   _f      the membership floor: the highest seq of a tombstone dropped
+--   _m      '1' once any membership has a seq (mseq / gone hold versions)
 --
 -- _o, _c and _s are written once per group at the end of a chunk, after the
 -- card (_o earlier when the window is about to forget a key of the same
@@ -36,7 +39,8 @@ end
 local window = tonumber(ARGV[3])
 local partition = ARGV[4]
 local checkpoint = ARGV[5]
-local A = cjson.decode(ARGV[6])
+local tombstones = tonumber(ARGV[6])
+local A = cjson.decode(ARGV[7])
 local out = {}
 
 -- The groups this chunk touches: keys and info fields read once, then kept
@@ -46,12 +50,14 @@ local function group(gid)
   local g = groups[gid]
   if g then return g end
   local ik = k_groupInfo(root, gen, gid)
-  local v = call('HMGET', ik, 'status', '_o', '_p', '_n', '_c', '_s')
+  local v = call('HMGET', ik, 'status', '_o', '_p', '_n', '_c', '_s', '_q', '_f', '_m')
   g = {
     id = gid, ik = ik, ck = k_groupCard(root, gen, gid), mk = k_groupMembers(root, gen, gid),
     fk = k_groupMemberInfo(root, gen, gid), sk = k_groupSeen(root, gen, gid),
+    qk = k_groupMemberSeq(root, gen, gid), gk = k_groupGone(root, gen, gid),
     status = v[1], off = v[2], part = v[3], pos = tonumber(v[4]),
     c0 = tonumber(v[5]), seen = tonumber(v[6]), delta = 0, fresh = 0,
+    q = tonumber(v[7]) or 0, floor = tonumber(v[8]) or 0, versioned = v[9] == '1',
   }
   g.verify = not g.c0 -- nothing to trust
   groups[gid] = g
@@ -163,10 +169,199 @@ local function with_role(raw, role)
   return role .. string.sub(raw, (string.find(raw, '|', 1, true)))
 end
 
+-- Versions (event stream v1.1). An event's `seq` orders changes per entity:
+-- the group's own info (_q) and each membership (mseq while a member, gone
+-- once not). A change applies only when its seq is greater than its
+-- entity's, so a redelivery of any age, or a late older change, is a no-op.
+-- Events without seq keep the offset guard and the window alone, and cost
+-- nothing here while the group has no versioned membership (_m).
+local function newer_group(g, s)
+  return not s or s > g.q
+end
+
+local function member_version(g, uid)
+  if not g.versioned then return nil end
+  return tonumber(call('HGET', g.qk, uid) or call('ZSCORE', g.gk, uid))
+end
+
+-- Below the floor nothing is known any more: such a change is older than
+-- every tombstone the group still keeps, so it is treated as stale.
+local function newer_member(g, uid, s)
+  if not s then return true end
+  local known = member_version(g, uid)
+  if known then return s > known end
+  return s > g.floor
+end
+
+-- The membership's version after a change, written right after the change
+-- itself (a crash in between leaves the change to be redone, never a version
+-- without its change). An event without seq keeps what the entity had.
+local function record_member(g, uid, s, live)
+  if not s then
+    if not g.versioned then return end
+    s = member_version(g, uid)
+    if not s then return end
+  end
+  if not g.versioned then
+    W('HSET', g.ik, '_m', '1')
+    g.versioned = true
+  end
+  if live then
+    W('HSET', g.qk, uid, s)
+    W('ZREM', g.gk, uid)
+  else
+    W('ZADD', g.gk, s, uid)
+    W('HDEL', g.qk, uid)
+    g.tombs = true
+  end
+end
+
+local function record_group(g, s)
+  if s then
+    W('HSET', g.ik, '_q', s)
+    g.q = s
+  end
+end
+
+-- A member again, with the join time and detail of a newer join: the leave
+-- between them never reached us (an older one arriving later is stale).
+local function rejoin(g, m)
+  local u, j = m.userID, m.joinTime
+  if call('HGET', g.fk, u) == m.detail and tonumber(call('ZSCORE', g.mk, u)) == tonumber(j) then return end
+  W('ZADD', k_userJoined(root, gen, u), j, g.id)
+  W('HSET', g.fk, u, m.detail)
+  W('ZADD', g.mk, j, u)
+end
+
+-- The group leaves every member's list and its card goes; the info hash
+-- stays as a tombstone (status 2, written last) so later events for it are
+-- recognised and ignored, keeping the GroupInfo get_groups_info answers for
+-- it (_t, from the card, before the card goes).
+local function dismiss(g)
+  local raw = call('GET', g.ck)
+  if raw then
+    local c = cjson.decode(raw)
+    c.status = '2'
+    W('HSET', g.ik, '_t', (card(c, 0)))
+  end
+  for _, uid in ipairs(call('ZRANGE', g.mk, 0, -1)) do
+    if W('ZREM', k_userJoined(root, gen, uid), g.id) == 1 then W('INCR', k_userVersion(root, gen, uid)) end
+  end
+  cover(g) -- the window goes: the offset keeps the chunk's earlier events done
+  W('DEL', g.mk, g.fk, g.sk, g.ck, g.qk, g.gk, k_groupSnapshot(root, gen, g.id), k_groupSnapshotMembers(root, gen, g.id))
+  W('HSET', g.ik, 'status', '2')
+  g.status = '2'
+end
+
+-- A new group with these fields and members; status is written last: it
+-- marks the group as existing.
+local function create(g, c, members, s)
+  for _, m in ipairs(members) do
+    add_member(g, m)
+    if s then record_member(g, m.userID, s, true) end
+  end
+  local count = call('ZCARD', g.mk)
+  local body, pos = card(c, count)
+  W('SET', g.ck, body)
+  record_group(g, s)
+  W('HSET', g.ik, '_n', pos, '_c', count, 'status', c.status)
+  g.status, g.pos, g.c0, g.delta, g.verify = c.status, pos, count, 0, false
+end
+
+-- A snapshot in parts is held in the group's slot until its last part, then
+-- applied in one step, so no reader sees a member list mixed from two
+-- states. Parts are consecutive on the partition: part 1 starts over, any
+-- other part must be the next one of the same snapshot (same seq, same
+-- number of parts) or it is an orphan, ignored. Returns every member once
+-- the last part is in, else nil and the outcome.
+local function stage(g, e, part, parts)
+  local hk, sk = k_groupSnapshot(root, gen, g.id), k_groupSnapshotMembers(root, gen, g.id)
+  local id = (e.seq or '') .. '/' .. parts
+  if part == 1 then
+    W('DEL', hk, sk)
+  else
+    local h = call('HMGET', hk, 'id', 'next')
+    if h[1] ~= id or tonumber(h[2]) ~= part then return nil, 'snapshot_part_orphan' end
+  end
+  if part < parts then
+    for _, m in ipairs(e.members) do W('HSET', sk, m.userID, m.joinTime .. '|' .. m.detail) end
+    W('HSET', hk, 'id', id, 'next', part + 1)
+    return nil, 'snapshot_part_held'
+  end
+  local all = {}
+  local held = call('HGETALL', sk)
+  for x = 1, #held, 2 do
+    local j, d = string.match(held[x + 1], '^(%d+)|(.*)$')
+    all[#all + 1] = {userID = held[x], joinTime = j, detail = d}
+  end
+  for _, m in ipairs(e.members) do all[#all + 1] = m end
+  return all
+end
+
+-- group.snapshot: the group as it was at seq. Unknown: created from it (or
+-- known from now on as dismissed). Known: its info replaced when the
+-- snapshot is newer; members decided one by one by their versions: those
+-- in the snapshot join or take its join time and detail, those absent leave.
+local function apply_snapshot(g, c, members, s)
+  if not g.status then
+    if c.status == '2' then
+      record_group(g, s)
+      W('HSET', g.ik, '_t', (card(c, 0)), 'status', '2')
+      g.status = '2'
+    else
+      create(g, c, members, s)
+    end
+    return
+  end
+  if newer_group(g, s) then
+    if c.status == '2' then
+      dismiss(g)
+      record_group(g, s)
+      return
+    end
+    local cur = live_card(g)
+    if cur then
+      c.memberCount = cur.memberCount
+      rewrite(g, c)
+    end
+    if c.status ~= g.status then
+      W('HSET', g.ik, 'status', c.status)
+      g.status = c.status
+    end
+    record_group(g, s)
+  end
+  local listed = {}
+  for _, m in ipairs(members) do
+    listed[m.userID] = true
+    if newer_member(g, m.userID, s) then
+      if not add_member(g, m) then rejoin(g, m) end
+      record_member(g, m.userID, s, true)
+    end
+  end
+  for _, uid in ipairs(call('ZRANGE', g.mk, 0, -1)) do
+    if not listed[uid] and newer_member(g, uid, s) then
+      remove_member(g, uid)
+      record_member(g, uid, s, false)
+    end
+  end
+end
+
+-- Past the bound, the oldest tombstones go and the floor rises to them.
+local function trim_tombstones(g)
+  local n = call('ZCARD', g.gk)
+  if n <= tombstones then return end
+  local dropped = call('ZPOPMIN', g.gk, n - tombstones)
+  local top = tonumber(dropped[#dropped])
+  if top > g.floor then
+    W('HSET', g.ik, '_f', top)
+    g.floor = top
+  end
+end
+
 local k = 0
 for e in wire_events(A) do
   k = k + 1
-  local op, off = e.op, e.offset
+  local op, off, s = e.op, e.offset, tonumber(e.seq)
   local g = group(e.groupID)
   local status = g.status
   local outcome = 'applied'
@@ -186,46 +381,71 @@ for e in wire_events(A) do
     if status then
       outcome = 'group_exists'
     else
-      local c = e.fields
-      for _, m in ipairs(e.members) do add_member(g, m) end
-      local count = call('ZCARD', g.mk)
-      local body, pos = card(c, count)
-      W('SET', g.ck, body)
-      -- status is written last: it marks the group as existing.
-      W('HSET', g.ik, '_n', pos, '_c', count, 'status', c.status)
-      g.status, g.pos, g.c0, g.delta, g.verify = c.status, pos, count, 0, false
+      create(g, e.fields, e.members, s)
+    end
+  elseif status == '2' then
+    outcome = 'group_dismissed'
+  elseif op == 'snapshot' then
+    local members, held = e.members, nil
+    local part, parts = tonumber(e.part), tonumber(e.parts)
+    if parts > 1 then members, held = stage(g, e, part, parts) end
+    if members then
+      apply_snapshot(g, e.fields, members, s)
+      if parts > 1 then W('DEL', k_groupSnapshot(root, gen, g.id), k_groupSnapshotMembers(root, gen, g.id)) end
+    else
+      outcome = held
     end
   elseif not status then
     outcome = 'unknown_group'
-  elseif status == '2' then
-    outcome = 'group_dismissed'
   elseif op == 'join' then
-    local added = 0
+    local added, stale = 0, 0
     for _, m in ipairs(e.members) do
-      if add_member(g, m) then added = added + 1 end
+      if not newer_member(g, m.userID, s) then
+        stale = stale + 1
+      else
+        if add_member(g, m) then
+          added = added + 1
+        elseif s then
+          rejoin(g, m)
+          added = added + 1
+        end
+        record_member(g, m.userID, s, true)
+      end
     end
-    if added == 0 then outcome = 'already_member' end
+    if added == 0 then outcome = stale > 0 and 'stale_seq' or 'already_member' end
   elseif op == 'leave' then
-    local removed = 0
+    local removed, stale = 0, 0
     for _, uid in ipairs(e.userIDs) do
-      if remove_member(g, uid) then removed = removed + 1 end
+      if not newer_member(g, uid, s) then
+        stale = stale + 1
+      else
+        if remove_member(g, uid) then removed = removed + 1 end
+        record_member(g, uid, s, false)
+      end
     end
-    if removed == 0 then outcome = 'not_member' end
+    if removed == 0 then outcome = stale > 0 and 'stale_seq' or 'not_member' end
   elseif op == 'role' then
     local d = call('HGET', g.fk, e.userID)
-    if not d then
+    if not newer_member(g, e.userID, s) then
+      outcome = 'stale_seq'
+    elseif not d then
       outcome = 'not_member'
     elseif string.match(d, '^%d+') == '100' then
       outcome = 'is_owner'
     else
       W('HSET', g.fk, e.userID, with_role(d, e.role))
+      record_member(g, e.userID, s, true)
     end
+  elseif not newer_group(g, s) then
+    -- patch, status, transfer, dismiss: changes of the group's own info
+    outcome = 'stale_seq'
   elseif op == 'patch' then
     local c = live_card(g)
     if c then
       for f, v in pairs(e.fields) do c[f] = v end
       rewrite(g, c)
     end
+    record_group(g, s)
   elseif op == 'status' then
     local c = live_card(g)
     if c then
@@ -234,41 +454,43 @@ for e in wire_events(A) do
     end
     W('HSET', g.ik, 'status', e.status)
     g.status = e.status
+    record_group(g, s)
   elseif op == 'transfer' then
     local from, to = e.from, e.to
     local td = call('HGET', g.fk, to)
     if not td then
       outcome = 'not_member'
     else
-      if from ~= to then
+      -- The old owner takes the role the new owner had (20 or 60), as
+      -- upstream's TransferGroupOwner does.
+      if from ~= to and newer_member(g, from, s) then
         local fd = call('HGET', g.fk, from)
-        if fd then W('HSET', g.fk, from, with_role(fd, '20')) end
+        if fd then
+          W('HSET', g.fk, from, with_role(fd, string.match(td, '^%d+')))
+          record_member(g, from, s, true)
+        end
       end
-      W('HSET', g.fk, to, with_role(td, '100'))
+      if newer_member(g, to, s) then
+        W('HSET', g.fk, to, with_role(td, '100'))
+        record_member(g, to, s, true)
+      end
       local c = live_card(g)
       if c then
         c.ownerUserID = to
         rewrite(g, c)
       end
+      record_group(g, s)
     end
   elseif op == 'dismiss' then
-    -- The group leaves every member's list and its card goes; the info hash
-    -- stays as a tombstone (status 2, written last) so later events for it
-    -- are recognised and ignored, keeping the GroupInfo get_groups_info
-    -- answers for it (_t, from the card, before the card goes).
-    local raw = call('GET', g.ck)
-    if raw then
-      local c = cjson.decode(raw)
-      c.status = '2'
-      W('HSET', g.ik, '_t', (card(c, 0)))
-    end
-    for _, uid in ipairs(call('ZRANGE', g.mk, 0, -1)) do
-      if W('ZREM', k_userJoined(root, gen, uid), g.id) == 1 then W('INCR', k_userVersion(root, gen, uid)) end
-    end
-    cover(g) -- the window goes: the offset keeps the chunk's earlier events done
-    W('DEL', g.mk, g.fk, g.sk, g.ck)
-    W('HSET', g.ik, 'status', '2')
-    g.status = '2'
+    dismiss(g)
+  end
+  -- A stale change may be the redelivery of a call that failed half-way.
+  if outcome == 'stale_seq' then g.verify = true end
+  -- The bound holds after every event, so what an event finds does not
+  -- depend on how the events were chunked.
+  if g.tombs then
+    if g.status ~= '2' then trim_tombstones(g) end
+    g.tombs = false
   end
 
   -- Record the event against the group unless it was a duplicate. Ignored

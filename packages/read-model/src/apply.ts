@@ -23,7 +23,12 @@ export interface ApplierOptions {
   dedupeWindow: number;
   /** Events per Lua call: bounds how long one call blocks Redis. */
   chunkSize?: number;
+  /** v1.1: membership tombstones (leaves with their seq) kept per group; the oldest go past it (docs/events.md). */
+  seqTombstones?: number;
 }
+
+/** SEQ_TOMBSTONES' default. */
+export const DEFAULT_SEQ_TOMBSTONES = 1000;
 
 export class Applier {
   private readonly chunkSize: number;
@@ -76,7 +81,8 @@ export class Applier {
   ): Promise<Outcome[]> {
     const wire: string[] = [];
     for (const { offset, event } of events) {
-      encodeEvent(wire, { groupID: event.groupID, offset, key: eventKey(event.eventID) }, evolve(event));
+      const seq = event.seq === undefined ? '' : String(event.seq);
+      encodeEvent(wire, { groupID: event.groupID, offset, key: eventKey(event.eventID), seq }, evolve(event));
     }
     const [, outcomes] = (await this.script.run(this.redis, [
       this.options.root,
@@ -84,6 +90,7 @@ export class Applier {
       this.options.dedupeWindow,
       partition,
       checkpoint ?? '',
+      this.options.seqTombstones ?? DEFAULT_SEQ_TOMBSTONES,
       JSON.stringify(wire),
       ...this.extraArgs,
     ])) as [string, Outcome[] | null];

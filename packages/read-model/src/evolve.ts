@@ -1,4 +1,4 @@
-import { RoleLevel, type GroupEvent, type MemberIn } from '@imgroups/contracts';
+import { RoleLevel, type GroupEvent, type GroupIn, type MemberIn } from '@imgroups/contracts';
 
 /**
  * The pure half of the projection: an event becomes one operation on the read
@@ -35,7 +35,9 @@ export type Op =
   | { op: 'dismiss' }
   | { op: 'join'; members: MemberRow[] }
   | { op: 'leave'; userIDs: string[] }
-  | { op: 'role'; userID: string; role: string };
+  | { op: 'role'; userID: string; role: string }
+  /** v1.1: the whole group (a part of it when `parts` > 1); status among the fields. */
+  | { op: 'snapshot'; fields: GroupFields; members: MemberRow[]; part: string; parts: string };
 export type OpName = Op['op'];
 
 function memberRow(m: MemberIn, operatorUserID: string): MemberRow {
@@ -55,36 +57,49 @@ function stringify(fields: Record<string, string | number | undefined>): GroupFi
   return out;
 }
 
+/** The stored fields of a group as an event gives them; creatorUserID defaults to the owner. */
+function groupFields(groupID: string, g: GroupIn, status: number): GroupFields {
+  return stringify({
+    groupID,
+    groupName: g.groupName,
+    notification: g.notification,
+    introduction: g.introduction,
+    faceURL: g.faceURL,
+    ownerUserID: g.ownerUserID,
+    createTime: g.createTime,
+    ex: g.ex,
+    status,
+    creatorUserID: g.creatorUserID || g.ownerUserID,
+    groupType: g.groupType,
+    needVerification: g.needVerification,
+    lookMemberInfo: g.lookMemberInfo,
+    applyMemberFriend: g.applyMemberFriend,
+    notificationUpdateTime: g.notificationUpdateTime,
+    notificationUserID: g.notificationUserID,
+  });
+}
+
+/** The owner named by the group is the owner, whatever role the list gives. */
+function ownerFirst(members: MemberIn[], ownerUserID: string, operatorUserID: string): MemberRow[] {
+  return members.map((m) => memberRow(m.userID === ownerUserID ? { ...m, roleLevel: RoleLevel.Owner } : m, operatorUserID));
+}
+
 export function evolve(event: GroupEvent): Op {
   switch (event.type) {
-    case 'group.created': {
-      const g = event.data.group;
+    case 'group.created':
       return {
         op: 'create',
-        fields: stringify({
-          groupID: event.groupID,
-          groupName: g.groupName,
-          notification: g.notification,
-          introduction: g.introduction,
-          faceURL: g.faceURL,
-          ownerUserID: g.ownerUserID,
-          createTime: g.createTime,
-          ex: g.ex,
-          status: 0,
-          creatorUserID: g.creatorUserID || g.ownerUserID,
-          groupType: g.groupType,
-          needVerification: g.needVerification,
-          lookMemberInfo: g.lookMemberInfo,
-          applyMemberFriend: g.applyMemberFriend,
-          notificationUpdateTime: g.notificationUpdateTime,
-          notificationUserID: g.notificationUserID,
-        }),
-        // The owner named by the group is the owner, whatever role the list gives.
-        members: event.data.members.map((m) =>
-          memberRow(m.userID === g.ownerUserID ? { ...m, roleLevel: RoleLevel.Owner } : m, event.operatorUserID),
-        ),
+        fields: groupFields(event.groupID, event.data.group, 0),
+        members: ownerFirst(event.data.members, event.data.group.ownerUserID, event.operatorUserID),
       };
-    }
+    case 'group.snapshot':
+      return {
+        op: 'snapshot',
+        fields: groupFields(event.groupID, event.data.group, event.data.group.status),
+        members: ownerFirst(event.data.members, event.data.group.ownerUserID, event.operatorUserID),
+        part: String(event.data.part ?? 1),
+        parts: String(event.data.parts ?? 1),
+      };
     case 'group.info_updated':
       return { op: 'patch', fields: stringify(event.data) };
     case 'group.status_changed':
@@ -116,5 +131,10 @@ export const OUTCOMES = [
   'already_member', // member.joined where every user is already a member
   'not_member', // leave/transfer/role change naming no current member
   'is_owner', // member.role_changed aimed at the owner (ownership moves only by transfer)
+  'stale_seq', // v1.1: every entity it changes has a seq at or above the event's
+  'snapshot_part_held', // v1.1: a part of a snapshot, held until its last part applies the whole
+  'snapshot_part_orphan', // v1.1: a part whose earlier parts did not come just before it
 ] as const;
 export type Outcome = (typeof OUTCOMES)[number];
+/** The outcomes only events of stream v1.1 (with `seq`, or snapshots) can have. */
+export const V1_1_OUTCOMES: readonly Outcome[] = ['stale_seq', 'snapshot_part_held', 'snapshot_part_orphan'];

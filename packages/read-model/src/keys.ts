@@ -4,11 +4,15 @@
  *   <root>:active                        STRING  generation the queries read
  *   <root>:<gen>:{u:<userID>}:joined     ZSET    groupID -> joinTime ms (ties sort by groupID)
  *   <root>:<gen>:{u:<userID>}:ver        STRING  changes to that set so far (get_full_join_group_ids' version)
- *   <root>:<gen>:{g:<groupID>}:info      HASH    status + bookkeeping (_o _p offset, _n _c the card's count, _s, _t tombstone; lua/apply.lua)
+ *   <root>:<gen>:{g:<groupID>}:info      HASH    status + bookkeeping (_o _p offset, _n _c the card's count, _s, _t tombstone, _q _f _m versions; lua/apply.lua)
  *   <root>:<gen>:{g:<groupID>}:card      STRING  the group's GroupInfo JSON, pre-serialized at write time: the only copy of its fields
  *   <root>:<gen>:{g:<groupID>}:members   ZSET    userID -> joinTime ms (memberCount = ZCARD)
  *   <root>:<gen>:{g:<groupID>}:minfo     HASH    userID -> member detail, role|joinSource|#inviter|inviter operator
  *   <root>:<gen>:{g:<groupID>}:seen      ZSET    event key (eventKey(): 11 chars of SHA-1) -> offset: the dedupe window
+ *   <root>:<gen>:{g:<groupID>}:mseq      HASH    member userID -> seq of the last change to that membership (v1.1 events only)
+ *   <root>:<gen>:{g:<groupID>}:gone      ZSET    userID -> seq of the leave: tombstones of memberships, the oldest dropped past a bound
+ *   <root>:<gen>:{g:<groupID>}:snap      HASH    a snapshot in parts being received: seq, parts, next part
+ *   <root>:<gen>:{g:<groupID>}:snapm     HASH    its members so far: userID -> joinTime|member detail
  *   <root>:<gen>:ckpt                    HASH    partition -> last offset applied (status, catch-up)
  *   <root>:rebuild                       HASH    the latest rebuild: generation, status, consumerGroup, startedAt, timings
  *   <root>:rebuild:lock                  STRING  held by the running rebuild (SET NX PX, refreshed): who and since when
@@ -36,6 +40,10 @@ const TEMPLATES = {
   groupMembers: ['g', 'members'],
   groupMemberInfo: ['g', 'minfo'],
   groupSeen: ['g', 'seen'],
+  groupMemberSeq: ['g', 'mseq'],
+  groupGone: ['g', 'gone'],
+  groupSnapshot: ['g', 'snap'],
+  groupSnapshotMembers: ['g', 'snapm'],
 } as const satisfies Record<string, readonly [Scope, string]>;
 export type EntityKey = keyof typeof TEMPLATES;
 

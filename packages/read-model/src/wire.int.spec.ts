@@ -36,8 +36,20 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant('join' as const), members: fc.array(member, { maxLength: 4 }) }),
   fc.record({ op: fc.constant('leave' as const), userIDs: fc.array(text, { maxLength: 4 }) }),
   fc.record({ op: fc.constant('role' as const), userID: text, role: fc.constantFrom('20', '60') }),
+  fc.record({
+    op: fc.constant('snapshot' as const),
+    fields,
+    members: fc.array(member, { maxLength: 4 }),
+    part: fc.integer({ min: 1, max: 9 }).map(String),
+    parts: fc.integer({ min: 1, max: 9 }).map(String),
+  }),
 );
-const head: fc.Arbitrary<WireHead> = fc.record({ groupID: text, offset: fc.nat().map(String), key: text });
+const head: fc.Arbitrary<WireHead> = fc.record({
+  groupID: text,
+  offset: fc.nat().map(String),
+  key: text,
+  seq: fc.oneof(fc.constant(''), fc.nat().map(String)),
+});
 
 /** What lib/wire.lua gives back for `op`, as cjson prints it (an empty Lua table is `{}`). */
 function decoded(h: WireHead, o: Op): Record<string, unknown> {

@@ -12,7 +12,7 @@ import type { MemberRow, Op, OpName } from './evolve.js';
  * operation through Redis' own Lua to prove it).
  *
  * On the wire a chunk of events is one JSON array of strings, flat: per event
- * code, groupID, offset, event key, then the operands. Flat, so cjson builds
+ * its code, the head (WIRE_HEAD), then the operands. Flat, so cjson builds
  * no table per value it does not need, and one argument, where thousands of
  * ARGV cost ioredis (and Redis' parser) about 3 us per event.
  */
@@ -68,6 +68,15 @@ export const WIRE = {
       { name: 'role', kind: 'string' },
     ],
   },
+  snapshot: {
+    code: 'n',
+    operands: [
+      { name: 'fields', kind: 'record', fields: STORED_FIELDS, defaults: STORED_DEFAULTS },
+      { name: 'members', kind: 'members' },
+      { name: 'part', kind: 'string' },
+      { name: 'parts', kind: 'string' },
+    ],
+  },
 } as const satisfies Record<OpName, { code: string; operands: readonly Operand[] }>;
 
 /**
@@ -96,12 +105,17 @@ export interface WireHead {
   offset: string;
   /** eventKey(eventID) */
   key: string;
+  /** The source's version (event stream v1.1), '' when the event has none. */
+  seq: string;
 }
+/** The head's fields, in wire order, after the code. */
+export const WIRE_HEAD = ['groupID', 'offset', 'key', 'seq'] as const satisfies readonly (keyof WireHead)[];
 
 /** Appends one event to a chunk's wire array. */
 export function encodeEvent(out: string[], head: WireHead, op: Op): void {
   const spec = WIRE[op.op];
-  out.push(spec.code, head.groupID, head.offset, head.key);
+  out.push(spec.code);
+  for (const f of WIRE_HEAD) out.push(head[f]);
   const values = op as unknown as Record<string, unknown>;
   for (const operand of spec.operands as readonly Operand[]) {
     const v = values[operand.name];
@@ -137,8 +151,8 @@ const luaString = (s: string) => `'${s}'`;
 
 /**
  * `WIRE` as a Lua table, prepended to the scripts that read the wire:
- * `WIRE_OPS[code] = {op = name, operands = {{kind, name, fields?}, ...}}` and
- * `MEMBER_FIELDS`. Data only: the reading is lua/lib/wire.lua's.
+ * `WIRE_OPS[code] = {op = name, operands = {{kind, name, fields?}, ...}}`,
+ * `WIRE_HEAD` and `MEMBER_FIELDS`. Data only: the reading is lua/lib/wire.lua's.
  */
 export function luaWireSpec(): string {
   const ops = Object.entries(WIRE).map(([name, spec]) => {
@@ -152,6 +166,7 @@ export function luaWireSpec(): string {
     'local WIRE_OPS = {',
     ...ops,
     '}',
+    `local WIRE_HEAD = {${WIRE_HEAD.map(luaString).join(', ')}}`,
     `local MEMBER_FIELDS = {${MEMBER_FIELDS.map(luaString).join(', ')}}`,
   ].join('\n');
 }

@@ -1,5 +1,5 @@
 import type { Config } from '@imgroups/config';
-import type { EventV1_1 } from '@imgroups/contracts';
+import type { GroupEvent } from '@imgroups/contracts';
 import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { holdUntil } from './backoff.js';
@@ -27,7 +27,7 @@ export type BridgeConfig = Pick<
  * publish after the notification's own. Throws while OpenIM cannot answer;
  * the bridge then holds the partition and tries again.
  */
-export type Backfill = (req: BackfillRequest) => Promise<EventV1_1[]>;
+export type Backfill = (req: BackfillRequest) => Promise<GroupEvent[]>;
 
 export interface BridgeDeps {
   config: BridgeConfig;
@@ -188,7 +188,7 @@ export function build(deps: BridgeDeps): Bridge {
       return true;
     }
 
-    const collect = (events: EventV1_1[], m: { offset: string }) => {
+    const collect = (events: GroupEvent[], m: { offset: string }) => {
       for (const e of events) {
         pending.events.push({
           key: e.groupID,

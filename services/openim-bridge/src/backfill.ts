@@ -1,5 +1,5 @@
 import type { Config } from '@imgroups/config';
-import type { EventV1_1, MemberIn } from '@imgroups/contracts';
+import type { GroupEvent, MemberIn } from '@imgroups/contracts';
 import type { Logger } from 'pino';
 import type { Backfill } from './app.js';
 import type { BackfillRequest } from './mapping.js';
@@ -53,7 +53,7 @@ export interface BackfillDeps {
  */
 export function createBackfill(deps: BackfillDeps): Backfill {
   const { api, config, logger, metrics } = deps;
-  return async (req: BackfillRequest): Promise<EventV1_1[]> => {
+  return async (req: BackfillRequest): Promise<GroupEvent[]> => {
     try {
       return await read(req);
     } catch (err) {
@@ -74,7 +74,7 @@ export function createBackfill(deps: BackfillDeps): Backfill {
     }
   };
 
-  async function read(req: BackfillRequest): Promise<EventV1_1[]> {
+  async function read(req: BackfillRequest): Promise<GroupEvent[]> {
     for (let attempt = 1; ; attempt++) {
       const before = await api.getFullGroupMemberUserIDs(req.groupID);
       const raw = await api.getAllMembers(req.groupID);

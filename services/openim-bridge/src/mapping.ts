@@ -1,11 +1,10 @@
 import {
-  checkEventV1_1,
+  checkEvent,
   isValidId,
-  type EventV1_1,
+  type GroupEvent,
   type GroupCreated,
   type InfoPatch,
   type MemberIn,
-  type SequencedEvent,
 } from '@imgroups/contracts';
 import { toGroupIn, toMemberIn, uniqueMembers, Unreadable, type OpenIMMember } from './members.js';
 import { decodeMsgData, peekRoute, type MsgData } from './msgdata.js';
@@ -93,7 +92,7 @@ export interface BackfillRequest {
 export type Mapped =
   | { kind: 'ignored'; reason: IgnoreReason; contentType: number }
   | { kind: 'unreadable'; reason: string; contentType: number }
-  | { kind: 'events'; contentType: number; groupID: string; events: EventV1_1[]; backfill?: BackfillRequest };
+  | { kind: 'events'; contentType: number; groupID: string; events: GroupEvent[]; backfill?: BackfillRequest };
 
 const MAPPED = new Set<number>([1501, 1502, 1504, 1507, 1508, 1509, 1510, 1511, 1514, 1515, 1517, 1518, 1519, 1520]);
 const APPLICATIONS = new Set<number>([1503, 1505, 1506]);
@@ -137,7 +136,7 @@ export function mapNotification(msg: MsgData): Mapped {
   try {
     const { groupID, events, backfill } = build(msg);
     for (const e of events) {
-      const check = checkEventV1_1(e);
+      const check = checkEvent(e);
       if (!check.ok) throw new Unreadable(`${e.type} would be invalid: ${check.reason}`);
     }
     return { kind: 'events', contentType, groupID, events, ...(backfill ? { backfill } : {}) };
@@ -193,7 +192,7 @@ function seqOf(version: number): number | undefined {
 
 interface Built {
   groupID: string;
-  events: EventV1_1[];
+  events: GroupEvent[];
   backfill?: BackfillRequest;
 }
 
@@ -221,15 +220,15 @@ function build(msg: MsgData): Built {
     operatorUserID: msg.sendID.length <= 64 ? msg.sendID : '',
     ...(seq === undefined ? {} : { seq }),
   });
-  const single = (groupID: string, occurredAt: number, seq: number | undefined, event: Pick<SequencedEvent, 'type' | 'data'>): Built => ({
+  const single = (groupID: string, occurredAt: number, seq: number | undefined, event: Pick<GroupEvent, 'type' | 'data'>): Built => ({
     groupID,
-    events: [{ eventID: baseID, ...envelope(groupID, occurredAt, seq), ...event } as SequencedEvent],
+    events: [{ eventID: baseID, ...envelope(groupID, occurredAt, seq), ...event } as GroupEvent],
   });
-  const many = (groupID: string, occurredAt: number, seq: number | undefined, events: Pick<SequencedEvent, 'type' | 'data'>[]): Built => {
+  const many = (groupID: string, occurredAt: number, seq: number | undefined, events: Pick<GroupEvent, 'type' | 'data'>[]): Built => {
     if (events.length === 1) return single(groupID, occurredAt, seq, events[0]!);
     return {
       groupID,
-      events: events.map((e, i) => ({ eventID: `${baseID}:${i}`, ...envelope(groupID, occurredAt, seq), ...e }) as SequencedEvent),
+      events: events.map((e, i) => ({ eventID: `${baseID}:${i}`, ...envelope(groupID, occurredAt, seq), ...e }) as GroupEvent),
     };
   };
   const members = (list: TipsMember[], at: number, inviter = ''): MemberIn[] => {
@@ -323,7 +322,7 @@ function build(msg: MsgData): Built {
       const oldOwner = userOf(t.oldGroupOwnerInfo, 'oldGroupOwnerInfo');
       const newOwner = t.newGroupOwner?.userID || t.group!.ownerUserID;
       if (!isValidId(newOwner)) throw new Unreadable('newGroupOwner is missing');
-      const events: Pick<SequencedEvent, 'type' | 'data'>[] = [
+      const events: Pick<GroupEvent, 'type' | 'data'>[] = [
         { type: 'group.owner_transferred', data: { oldOwnerUserID: oldOwner, newOwnerUserID: newOwner } },
       ];
       // Our owner_transferred makes the old owner ordinary (20); upstream may make them admin.

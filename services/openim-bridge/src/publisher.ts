@@ -1,4 +1,4 @@
-import type { EventV1_1 } from '@imgroups/contracts';
+import type { GroupEvent } from '@imgroups/contracts';
 import type { Message, Producer } from 'kafkajs';
 
 /**
@@ -8,7 +8,7 @@ import type { Message, Producer } from 'kafkajs';
  * at a time, so a group's events (a snapshot's parts) stay in order.
  */
 export interface EventPublisher {
-  publish(events: readonly EventV1_1[]): Promise<void>;
+  publish(events: readonly GroupEvent[]): Promise<void>;
   flush(): Promise<void>;
   readonly sent: number;
 }

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Config } from '@imgroups/config';
-import type { EventV1_1 } from '@imgroups/contracts';
+import type { GroupEvent } from '@imgroups/contracts';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { pino } from 'pino';
@@ -47,7 +47,7 @@ export async function runReconcile(config: Config, args: string[]) {
   let checked = 0;
 
   /** groupID -> how OpenIM's side is re-read for the second look and the fix. */
-  const candidates = new Map<string, { findings: Finding[]; theirs: () => Promise<TheirGroup>; fix: () => Promise<EventV1_1[]> }>();
+  const candidates = new Map<string, { findings: Finding[]; theirs: () => Promise<TheirGroup>; fix: () => Promise<GroupEvent[]> }>();
 
   try {
     if (!dryRun) await producer.connect();
@@ -139,7 +139,7 @@ export async function runReconcile(config: Config, args: string[]) {
 
     // Second look: only what is still different after the settle time is fixed.
     if (candidates.size > 0 && settleMs > 0) await new Promise((r) => setTimeout(r, settleMs));
-    const confirmed: [string, Finding[], () => Promise<EventV1_1[]>][] = [];
+    const confirmed: [string, Finding[], () => Promise<GroupEvent[]>][] = [];
     let settled = 0;
     const ids = [...candidates.keys()];
     for (let i = 0; i < ids.length; i += 100) {
@@ -157,7 +157,7 @@ export async function runReconcile(config: Config, args: string[]) {
     for (const [id, findings, fix] of confirmed) {
       for (const f of findings) console.log(`openim:reconcile: ${id}: ${f.kind}: ${f.detail}`);
       const gone = findings.some((f) => f.kind === 'deleted' || f.kind === 'dismissed_without_notification');
-      let events: EventV1_1[] = gone ? [dismissal(id, runID, now)] : await fix();
+      let events: GroupEvent[] = gone ? [dismissal(id, runID, now)] : await fix();
       if (!gone && events.length === 0) events = [dismissal(id, runID, now)]; // OpenIM lost it between the looks
       if (events[0]?.type === 'group.dismissed') dismissed++;
       else snapshots++;

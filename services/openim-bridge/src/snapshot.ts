@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { checkEventV1_1, type GroupSnapshot, type MemberIn, type SnapshotGroup } from '@imgroups/contracts';
+import { checkEvent, type GroupSnapshot, type MemberIn, type SnapshotGroup } from '@imgroups/contracts';
 
 /**
  * One group's whole state as `group.snapshot` events (CONTRACT.md §2 v1.1):
@@ -55,7 +55,7 @@ export function snapshotEvents(input: SnapshotInput): GroupSnapshot[] {
     if (fits || size === 1) {
       if (!fits) throw new Error(`group ${input.group.groupID}: a snapshot with one member exceeds ${input.maxBytes} bytes`);
       for (const e of events) {
-        const check = checkEventV1_1(e);
+        const check = checkEvent(e);
         if (!check.ok) throw new Error(`group ${input.group.groupID}: snapshot would be invalid: ${check.reason}`);
       }
       return events;

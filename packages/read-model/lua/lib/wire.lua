@@ -1,15 +1,16 @@
 -- Reads a chunk's events back as wire.ts wrote them, by walking WIRE_OPS
 -- (rendered from wire.ts's WIRE table): no operand position is spelled here.
--- Each event comes back as a table: op (its name in WIRE), groupID, offset,
--- key (the dedupe window's event key), and its operands by name.
+-- Each event comes back as a table: op (its name in WIRE), the head fields
+-- (WIRE_HEAD: groupID, offset, key, seq), and its operands by name.
 local function wire_events(A)
   local i, n = 1, #A
   return function()
     if i > n then return nil end
     local spec = WIRE_OPS[A[i]]
     if not spec then error(redis.error_reply('unknown op ' .. tostring(A[i]))) end
-    local e = {op = spec.op, groupID = A[i + 1], offset = A[i + 2], key = A[i + 3]}
-    local a = i + 4
+    local e = {op = spec.op}
+    for f, name in ipairs(WIRE_HEAD) do e[name] = A[i + f] end
+    local a = i + 1 + #WIRE_HEAD
     for _, o in ipairs(spec.operands) do
       local kind = o.kind
       if kind == 'string' then

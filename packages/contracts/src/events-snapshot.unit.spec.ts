@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeEvent } from './events.js';
-import { checkEventV1_1, type GroupSnapshot } from './events-v1_1.js';
+import { checkEvent, decodeEvent, type GroupSnapshot } from './events.js';
 
 const GROUP = '2137448827';
 const OWNER = '3517105008';
@@ -39,32 +38,32 @@ function snapshot(over: Partial<GroupSnapshot['data']> = {}, seq: number | undef
   };
 }
 
-describe('event stream v1.1 schemas', () => {
+describe('event stream v1.1: seq and group.snapshot', () => {
   it('accepts a whole snapshot, with or without seq', () => {
-    expect(checkEventV1_1(snapshot())).toEqual({ ok: true });
-    expect(checkEventV1_1(snapshot({}, undefined))).toEqual({ ok: true });
+    expect(checkEvent(snapshot())).toEqual({ ok: true });
+    expect(checkEvent(snapshot({}, undefined))).toEqual({ ok: true });
   });
 
   it('accepts a snapshot part and rejects a part without its count or beyond it', () => {
-    expect(checkEventV1_1(snapshot({ part: 2, parts: 3 }))).toEqual({ ok: true });
-    expect(checkEventV1_1(snapshot({ part: 2 }))).toMatchObject({ ok: false, reason: expect.stringContaining('part and parts') });
-    expect(checkEventV1_1(snapshot({ part: 4, parts: 3 }))).toMatchObject({ ok: false, reason: expect.stringContaining('at most parts') });
+    expect(checkEvent(snapshot({ part: 2, parts: 3 }))).toEqual({ ok: true });
+    expect(checkEvent(snapshot({ part: 2 }))).toMatchObject({ ok: false, reason: expect.stringContaining('part and parts') });
+    expect(checkEvent(snapshot({ part: 4, parts: 3 }))).toMatchObject({ ok: false, reason: expect.stringContaining('at most parts') });
   });
 
   it('accepts a dismissed group with no members left', () => {
     const s = snapshot({ members: [] });
     s.data.group.status = 2;
-    expect(checkEventV1_1(s)).toEqual({ ok: true });
+    expect(checkEvent(s)).toEqual({ ok: true });
   });
 
   it('rejects a snapshot of another group, duplicate members, and a seq JSON cannot carry exactly', () => {
     const other = snapshot();
     other.data.group.groupID = 'other';
-    expect(checkEventV1_1(other)).toMatchObject({ ok: false, reason: expect.stringContaining('data.group.groupID') });
+    expect(checkEvent(other)).toMatchObject({ ok: false, reason: expect.stringContaining('data.group.groupID') });
     const m = { userID: OWNER, roleLevel: 100 as const, joinTime: 1 };
-    expect(checkEventV1_1(snapshot({ members: [m, m] }))).toMatchObject({ ok: false, reason: expect.stringContaining('unique') });
-    expect(checkEventV1_1(snapshot({}, 2 ** 53))).toMatchObject({ ok: false, reason: expect.stringContaining('seq') });
-    expect(checkEventV1_1(snapshot({}, 0))).toMatchObject({ ok: false, reason: expect.stringContaining('seq') });
+    expect(checkEvent(snapshot({ members: [m, m] }))).toMatchObject({ ok: false, reason: expect.stringContaining('unique') });
+    expect(checkEvent(snapshot({}, 2 ** 53))).toMatchObject({ ok: false, reason: expect.stringContaining('seq') });
+    expect(checkEvent(snapshot({}, 0))).toMatchObject({ ok: false, reason: expect.stringContaining('seq') });
   });
 
   it('checks a v1 event with seq against its v1 schema and the seq rule', () => {
@@ -77,18 +76,17 @@ describe('event stream v1.1 schemas', () => {
       operatorUserID: '',
       data: { userIDs: ['u1'], reason: 'quit' as const },
     };
-    expect(checkEventV1_1({ ...left, seq: 3 })).toEqual({ ok: true });
-    expect(checkEventV1_1({ ...left, seq: 1.5 })).toMatchObject({ ok: false });
-    expect(checkEventV1_1({ ...left, data: { userIDs: [], reason: 'quit' } })).toMatchObject({ ok: false });
+    expect(checkEvent({ ...left, seq: 3 })).toEqual({ ok: true });
+    expect(checkEvent({ ...left, seq: 1.5 })).toMatchObject({ ok: false });
+    expect(checkEvent({ ...left, data: { userIDs: [], reason: 'quit' } })).toMatchObject({ ok: false });
   });
 
-  it('is not accepted by the v1 decoder yet: a snapshot is an unknown type, a seq is dropped', () => {
-    expect(decodeEvent(JSON.stringify(snapshot()))).toMatchObject({ ok: false, kind: 'unknown_type' });
+  it('are decoded by the projector: a snapshot with its seq, a v1 event with its seq kept', () => {
+    expect(decodeEvent(JSON.stringify(snapshot()))).toMatchObject({ ok: true, event: { type: 'group.snapshot', seq: 7 } });
     const joined = {
       eventID: 'e2', type: 'member.joined', version: 1, groupID: GROUP, occurredAt: 1, seq: 9,
       data: { members: [{ userID: 'u2', roleLevel: 20, joinTime: 1 }] },
     };
-    const decoded = decodeEvent(JSON.stringify(joined));
-    expect(decoded.ok).toBe(true);
+    expect(decodeEvent(JSON.stringify(joined))).toMatchObject({ ok: true, event: { seq: 9 } });
   });
 });
