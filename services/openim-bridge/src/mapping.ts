@@ -224,13 +224,6 @@ function build(msg: MsgData): Built {
     groupID,
     events: [{ eventID: baseID, ...envelope(groupID, occurredAt, seq), ...event } as GroupEvent],
   });
-  const many = (groupID: string, occurredAt: number, seq: number | undefined, events: Pick<GroupEvent, 'type' | 'data'>[]): Built => {
-    if (events.length === 1) return single(groupID, occurredAt, seq, events[0]!);
-    return {
-      groupID,
-      events: events.map((e, i) => ({ eventID: `${baseID}:${i}`, ...envelope(groupID, occurredAt, seq), ...e }) as GroupEvent),
-    };
-  };
   const members = (list: TipsMember[], at: number, inviter = ''): MemberIn[] => {
     if (list.length === 0) throw new Unreadable('member list is empty');
     return uniqueMembers(list.map((m) => toMemberIn(m as OpenIMMember, at, inviter)));
@@ -322,14 +315,13 @@ function build(msg: MsgData): Built {
       const oldOwner = userOf(t.oldGroupOwnerInfo, 'oldGroupOwnerInfo');
       const newOwner = t.newGroupOwner?.userID || t.group!.ownerUserID;
       if (!isValidId(newOwner)) throw new Unreadable('newGroupOwner is missing');
-      const events: Pick<GroupEvent, 'type' | 'data'>[] = [
-        { type: 'group.owner_transferred', data: { oldOwnerUserID: oldOwner, newOwnerUserID: newOwner } },
-      ];
-      // Our owner_transferred makes the old owner ordinary (20); upstream may make them admin.
-      if (t.oldGroupOwnerInfo!.roleLevel === 60 && oldOwner !== newOwner) {
-        events.push({ type: 'member.role_changed', data: { userID: oldOwner, roleLevel: 60 } });
-      }
-      return many(groupID, occurred(t.operationTime), seqOf(t.groupMemberVersion), events);
+      // The projection gives the old owner the role the new owner had, as
+      // upstream does, so one event says it all (a second one at the same
+      // seq would be stale for the old owner's membership).
+      return single(groupID, occurred(t.operationTime), seqOf(t.groupMemberVersion), {
+        type: 'group.owner_transferred',
+        data: { oldOwnerUserID: oldOwner, newOwnerUserID: newOwner },
+      });
     }
     case ContentType.MemberInvited: {
       const t = tipsOf(msg, MemberInvitedTips);
