@@ -1,13 +1,20 @@
 import { decodeEvent, type GroupEvent } from '@imgroups/contracts';
-import { ReadModel, type PositionedEvent } from '@imgroups/read-model';
+import { ReadModel, V1_1_OUTCOMES, type PositionedEvent } from '@imgroups/read-model';
 import { crashingApplier, diffProjection, ReferenceModel } from '@imgroups/read-model/test-helpers';
-import { generateHistory, uniqueId } from '@imgroups/testing';
+import { generateHistory, generateVersionedHistory, uniqueId } from '@imgroups/testing';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { report, SEED } from '../support/reliability.js';
 
 /**
+ * Half the histories are of event stream v1; the other half of v1.1, shaped
+ * like the OpenIM bridge's output (testing's generateVersionedHistory): every
+ * change with the group's version as `seq`, several events sharing one,
+ * skipped versions, a group's events out of order, re-sends of any age
+ * (beyond a small dedupe window, so only `seq` can catch them), snapshots
+ * racing live events, in parts, and a small tombstone bound.
+ *
  * Property: whatever the delivery does — duplicates, batches redelivered from
  * an older committed offset, a crash between any two Redis writes of an apply
  * call (fault injection: the script fails after N writes and keeps them, as an
@@ -15,6 +22,9 @@ import { report, SEED } from '../support/reliability.js';
  * read model equals a plain in-memory model fed each message once, in order.
  */
 const WINDOW = 128;
+/** v1.1 runs: a window small enough that re-sends outlive it, and few tombstones, so the floor is reached. */
+const V1_1_WINDOW = 4;
+const V1_1_TOMBSTONES = 3;
 const PARTITIONS = 3;
 const RUNS = Number(process.env.RELIABILITY_PROPERTY_RUNS ?? 1000);
 let redis: Redis;
@@ -38,7 +48,10 @@ it(`property: ${RUNS} random histories with duplicates, redeliveries and crashes
   let events = 0;
   let crashes = 0;
   let redeliveries = 0;
+  let versionedRuns = 0;
+  const v11Outcomes = new Map<string, number>();
   const schedule = fc.record({
+    versioned: fc.boolean(),
     seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
     length: fc.integer({ min: 5, max: 80 }),
     groups: fc.integer({ min: 1, max: 20 }),
@@ -58,21 +71,31 @@ it(`property: ${RUNS} random histories with duplicates, redeliveries and crashes
   });
 
   await fc.assert(
-    fc.asyncProperty(schedule, async ({ seed, length, groups, users, steps }) => {
+    fc.asyncProperty(schedule, async ({ versioned, seed, length, groups, users, steps }) => {
       const root = uniqueId('prop');
-      const raw = generateHistory({ seed, events: length, groups, users, resendRate: 0.1, oddRate: 0.05, dismissRate: 0.03, prefix: 'p' });
+      const raw = versioned
+        ? generateVersionedHistory({ seed, events: length, groups, users, prefix: 'p' })
+        : generateHistory({ seed, events: length, groups, users, resendRate: 0.1, oddRate: 0.05, dismissRate: 0.03, prefix: 'p' });
+      if (versioned) versionedRuns++;
+      const window = versioned ? V1_1_WINDOW : WINDOW;
+      const seqTombstones = versioned ? V1_1_TOMBSTONES : undefined;
       // Split into partitions by key, offsets from 0 in each, as Kafka would.
       const parts: PositionedEvent[][] = Array.from({ length: PARTITIONS }, () => []);
-      const model = new ReferenceModel(WINDOW);
+      const model = new ReferenceModel(window, seqTombstones);
       for (const r of raw) {
         const decoded = decodeEvent(JSON.stringify(r));
         if (!decoded.ok) throw new Error(decoded.reason);
         const p = parts[partitionOf(r.groupID)]!;
         p.push({ offset: String(p.length), event: decoded.event as GroupEvent });
       }
-      for (const p of parts) for (const { offset, event } of p) model.deliver(Number(offset), event);
+      for (const p of parts) {
+        for (const { offset, event } of p) {
+          const outcome = model.deliver(Number(offset), event);
+          if (V1_1_OUTCOMES.includes(outcome)) v11Outcomes.set(outcome, (v11Outcomes.get(outcome) ?? 0) + 1);
+        }
+      }
 
-      const rm = new ReadModel(redis, { root, dedupeWindow: WINDOW });
+      const rm = new ReadModel(redis, { root, dedupeWindow: window, seqTombstones });
       await rm.generations.ensureActive();
       const committed = parts.map(() => 0);
       const position = parts.map(() => 0);
@@ -88,7 +111,7 @@ it(`property: ${RUNS} random histories with duplicates, redeliveries and crashes
           }
           const batch = part.slice(position[pi], position[pi]! + step.take);
           if (batch.length === 0) continue;
-          const chunked = new ReadModel(redis, { root, dedupeWindow: WINDOW, chunkSize: step.chunk });
+          const chunked = new ReadModel(redis, { root, dedupeWindow: window, seqTombstones, chunkSize: step.chunk });
           try {
             const applier = step.crashAfter === null ? chunked.applier : crashingApplier(chunked, step.crashAfter);
             await applier.apply(null, pi, batch, batch[batch.length - 1]!.offset);
@@ -133,5 +156,13 @@ it(`property: ${RUNS} random histories with duplicates, redeliveries and crashes
     }),
     { numRuns: RUNS, ...(process.env.CI ? { seed: SEED } : {}) },
   );
-  report(`property: ${RUNS} histories (<=20 groups, <=30 users), ${events} events, ${crashes} injected crashes, ${redeliveries} redeliveries, 0 mismatches (seed ${process.env.CI ? SEED : 'random, printed on failure'})`);
+  // The v1.1 histories reached what only they can: stale seqs and snapshot parts.
+  expect(versionedRuns).toBeGreaterThan(0);
+  expect(v11Outcomes.get('stale_seq') ?? 0).toBeGreaterThan(0);
+  expect(v11Outcomes.get('snapshot_part_held') ?? 0).toBeGreaterThan(0);
+  const v11 = [...v11Outcomes].map(([o, n]) => `${n} ${o}`).join(', ');
+  report(
+    `property: ${RUNS} histories (<=20 groups, <=30 users; ${versionedRuns} of them v1.1: seq out of order, shared seqs, re-sends of any age, snapshots racing live events, ${v11}), ` +
+      `${events} events, ${crashes} injected crashes, ${redeliveries} redeliveries, 0 mismatches (seed ${process.env.CI ? SEED : 'random, printed on failure'})`,
+  );
 });

@@ -13,6 +13,8 @@ export interface RawGroupEvent {
   groupID: string;
   occurredAt: number;
   operatorUserID: string;
+  /** Event stream v1.1: the source's version of the group at the change. */
+  seq?: number;
   data: Record<string, unknown>;
 }
 

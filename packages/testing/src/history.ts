@@ -142,3 +142,213 @@ export function generateHistory(opts: HistoryOptions): RawGroupEvent[] {
   }
   return out.slice(0, opts.events);
 }
+
+export interface VersionedHistoryOptions {
+  seed: number;
+  events: number;
+  groups: number;
+  users: number;
+  /** ID prefix, so histories of different tests never share IDs. */
+  prefix?: string;
+  /** Share of re-sent events: the same event again, from anywhere earlier in its group's history (default 0.05). */
+  resendRate?: number;
+  /** Share of snapshots of a group's state, published some events later (default 0.06). */
+  snapshotRate?: number;
+  /** A group's notifications are shuffled within windows of this many (default 4): OpenIM's queue reorders them. */
+  reorderWindow?: number;
+  /** Members per snapshot part (default 3): larger snapshots go in parts. */
+  partSize?: number;
+}
+
+interface SourceGroup {
+  version: number;
+  owner: string;
+  createTime: number;
+  groupName: string;
+  notification: string;
+  status: 0 | 1 | 3;
+  members: Map<string, { roleLevel: number; joinTime: number }>;
+  dismissed: boolean;
+  /** Events emitted for the group so far, in source order. */
+  history: RawGroupEvent[];
+}
+
+/**
+ * Seeded random histories of event stream v1.1, shaped like the OpenIM
+ * bridge's output: every change bumps the group's version and carries it as
+ * `seq` (sometimes skipping one); one change may send several events with the
+ * same seq (a rename as two full-info events, a batch of role changes); the
+ * dismissal has none (1511 carries no version). Then as OpenIM's queue and
+ * its producers deliver them: a group's events shuffled within small
+ * windows (creation stays first), re-sent events of any age, and snapshots
+ * of a group's state at some version published later, racing the live
+ * events, in consecutive parts when large. Same seed, same history.
+ */
+export function generateVersionedHistory(opts: VersionedHistoryOptions): RawGroupEvent[] {
+  const rand = prng(opts.seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  const prefix = opts.prefix ?? '';
+  const userIDs = Array.from({ length: opts.users }, (_, i) => `${prefix}u${i}`);
+  const groupIDs = Array.from({ length: opts.groups }, (_, i) => `${prefix}g${i}`);
+  const groups = new Map<string, SourceGroup>();
+  /** Source order: one entry per change (its events together), or a delayed snapshot. */
+  const changes: { groupID: string; events: RawGroupEvent[]; due?: number }[] = [];
+  let clock = 1_700_000_000_000;
+  let n = 0;
+  let count = 0;
+
+  const event = (groupID: string, type: string, data: Record<string, unknown>, seq?: number): RawGroupEvent => ({
+    eventID: `${prefix}${opts.seed}-v${++n}-${randomUUID().slice(0, 8)}`,
+    type,
+    version: 1,
+    groupID,
+    occurredAt: clock,
+    operatorUserID: 'imAdmin',
+    ...(seq === undefined ? {} : { seq }),
+    data,
+  });
+  const change = (groupID: string, g: SourceGroup, events: RawGroupEvent[]) => {
+    g.history.push(...events);
+    changes.push({ groupID, events });
+    count += events.length;
+  };
+  const bump = (g: SourceGroup) => {
+    g.version += rand() < 0.15 ? 2 : 1; // some increments send nothing
+    clock += 1 + Math.floor(rand() * 1000);
+    return g.version;
+  };
+  const snapshotOf = (groupID: string, g: SourceGroup): RawGroupEvent[] => {
+    const members = [...g.members].map(([userID, m]) => ({ userID, roleLevel: m.roleLevel, joinTime: m.joinTime, joinSource: 2 }));
+    const group = {
+      groupID,
+      groupName: g.groupName,
+      notification: g.notification,
+      ownerUserID: g.owner,
+      creatorUserID: g.owner,
+      createTime: g.createTime,
+      status: g.status,
+    };
+    const size = opts.partSize ?? 3;
+    const parts = Math.max(1, Math.ceil(members.length / size));
+    return Array.from({ length: parts }, (_, i) =>
+      event(groupID, 'group.snapshot', {
+        group,
+        members: members.slice(i * size, (i + 1) * size),
+        ...(parts > 1 ? { part: i + 1, parts } : {}),
+      }, g.version),
+    );
+  };
+
+  while (count < opts.events) {
+    const uncreated = groupIDs.filter((id) => !groups.has(id));
+    if (uncreated.length > 0 && (groups.size === 0 || rand() < uncreated.length / groupIDs.length)) {
+      const groupID = pick(uncreated);
+      const owner = pick(userIDs);
+      clock += 1;
+      const g: SourceGroup = {
+        version: 1, owner, createTime: clock, groupName: `name ${n}`, notification: '', status: 0,
+        members: new Map([[owner, { roleLevel: 100, joinTime: clock }]]), dismissed: false, history: [],
+      };
+      for (const u of userIDs) if (u !== owner && rand() < 3 / opts.users) g.members.set(u, { roleLevel: 20, joinTime: clock });
+      groups.set(groupID, g);
+      const members = [...g.members].map(([userID, m]) => ({ userID, roleLevel: m.roleLevel, joinTime: m.joinTime }));
+      change(groupID, g, [event(groupID, 'group.created', {
+        group: { groupName: g.groupName, ownerUserID: owner, creatorUserID: owner, createTime: g.createTime }, members,
+      }, 1)]);
+      continue;
+    }
+    const live = [...groups.entries()].filter(([, x]) => !x.dismissed);
+    if (live.length === 0) break;
+    const [groupID, g] = pick(live);
+    const r = rand();
+    if (r < (opts.resendRate ?? 0.05)) {
+      // A re-send of any age: the same event (same eventID, same seq) again.
+      change(groupID, g, [pick(g.history)]);
+      continue;
+    }
+    if (r < (opts.resendRate ?? 0.05) + (opts.snapshotRate ?? 0.06)) {
+      // The group as it is now, published a few changes later.
+      changes.push({ groupID, events: snapshotOf(groupID, g), due: changes.length + 1 + Math.floor(rand() * 6) });
+      count += 1;
+      continue;
+    }
+    const kind = rand();
+    const ordinary = [...g.members.keys()].filter((u) => u !== g.owner);
+    const outsiders = userIDs.filter((u) => !g.members.has(u));
+    if (kind < 0.01) {
+      g.dismissed = true;
+      g.members.clear();
+      clock += 1;
+      change(groupID, g, [event(groupID, 'group.dismissed', {})]);
+    } else if (kind < 0.35) {
+      if (!outsiders.length) continue;
+      const joining = outsiders.filter(() => rand() < 0.3).slice(0, 2);
+      if (!joining.length) joining.push(pick(outsiders));
+      const seq = bump(g);
+      const rows = joining.map((u) => ({ userID: u, roleLevel: pick([20, 20, 60] as const), joinTime: clock, joinSource: 2 }));
+      for (const m of rows) g.members.set(m.userID, { roleLevel: m.roleLevel, joinTime: m.joinTime });
+      change(groupID, g, [event(groupID, 'member.joined', { members: rows }, seq)]);
+    } else if (kind < 0.6) {
+      if (!ordinary.length) continue;
+      const leaving = ordinary.filter(() => rand() < 0.3).slice(0, 2);
+      if (!leaving.length) leaving.push(pick(ordinary));
+      const seq = bump(g);
+      for (const u of leaving) g.members.delete(u);
+      change(groupID, g, [event(groupID, 'member.left', { userIDs: leaving, reason: rand() < 0.5 ? 'quit' : 'kicked' }, seq)]);
+    } else if (kind < 0.72) {
+      // One SetGroupInfo: every notification it sends carries the whole info and one version.
+      const seq = bump(g);
+      g.groupName = rand() < 0.6 ? `name ${n}` : g.groupName;
+      g.notification = rand() < 0.5 ? `note ${n}` : g.notification;
+      const data = { groupName: g.groupName, notification: g.notification };
+      change(groupID, g, Array.from({ length: 1 + Math.floor(rand() * 3) }, () => event(groupID, 'group.info_updated', data, seq)));
+    } else if (kind < 0.8) {
+      const seq = bump(g);
+      g.status = pick([0, 1, 3] as const);
+      change(groupID, g, [event(groupID, 'group.status_changed', { status: g.status }, seq)]);
+    } else if (kind < 0.92) {
+      // A batch of role changes: one version, one event per member.
+      if (!ordinary.length) continue;
+      const seq = bump(g);
+      const changed = ordinary.filter(() => rand() < 0.4);
+      if (!changed.length) changed.push(pick(ordinary));
+      const events = changed.map((u) => {
+        const roleLevel = g.members.get(u)!.roleLevel === 60 ? 20 : 60;
+        g.members.get(u)!.roleLevel = roleLevel;
+        return event(groupID, 'member.role_changed', { userID: u, roleLevel }, seq);
+      });
+      change(groupID, g, events);
+    } else {
+      if (!ordinary.length) continue;
+      const seq = bump(g);
+      const next = pick(ordinary);
+      // The old owner takes the role the new owner had, as upstream does.
+      g.members.get(g.owner)!.roleLevel = g.members.get(next)!.roleLevel;
+      g.members.get(next)!.roleLevel = 100;
+      change(groupID, g, [event(groupID, 'group.owner_transferred', { oldOwnerUserID: g.owner, newOwnerUserID: next }, seq)]);
+      g.owner = next;
+    }
+  }
+
+  // Delayed snapshots take their place; then each group's events are
+  // shuffled within small windows, its creation first, snapshot parts kept
+  // consecutive and in order.
+  const ordered: { groupID: string; events: RawGroupEvent[] }[] = [];
+  const delayed = changes.filter((c) => c.due !== undefined);
+  changes.forEach((c, i) => {
+    if (c.due === undefined) ordered.push(c);
+    for (const d of delayed) if (d.due === i) ordered.push(d);
+  });
+  for (const d of delayed) if (d.due! >= changes.length) ordered.push(d);
+  const w = opts.reorderWindow ?? 4;
+  const units = ordered.flatMap((c) => (c.events[0]!.type === 'group.snapshot' ? [c.events] : c.events.map((e) => [e])));
+  for (let i = 0; i < units.length; i++) {
+    const j = i + 1 + Math.floor(rand() * w);
+    const a = units[i]!;
+    const b = units[j];
+    if (!b || a[0]!.groupID !== b[0]!.groupID || a[0]!.type === 'group.created' || rand() < 0.5) continue;
+    units[i] = b;
+    units[j] = a;
+  }
+  return units.flat();
+}
