@@ -38,7 +38,11 @@ export async function startPipeline(env: TestEnvInfo, overrides: Record<string, 
   await producer.connect();
   const projector = buildProjector({ config, redis, kafka, logger: pino({ level: config.LOG_LEVEL }) });
   await projector.start();
-  const readModel = new ReadModel(redis, { root: config.REDIS_KEY_PREFIX, dedupeWindow: config.DEDUPE_WINDOW });
+  const readModel = new ReadModel(redis, {
+    root: config.REDIS_KEY_PREFIX,
+    dedupeWindow: config.DEDUPE_WINDOW,
+    seqTombstones: config.SEQ_TOMBSTONES,
+  });
 
   return {
     config,

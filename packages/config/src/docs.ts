@@ -33,6 +33,10 @@ export const CONFIG_DOCS: Readonly<Record<keyof Config, VariableDoc>> = {
   DEDUPE_WINDOW: {
     description: 'event IDs remembered per group to drop re-sent events ([delivery guarantees](events.md#delivery-guarantees))',
   },
+  SEQ_TOMBSTONES: {
+    description:
+      'event stream v1.1: leaves remembered per group with their `seq`; past it the oldest go and older membership changes count as stale ([seq](events.md#event-stream-v11-seq-and-groupsnapshot))',
+  },
   KAFKA_SESSION_TIMEOUT_MS: { description: 'consumer session timeout' },
   KAFKA_HEARTBEAT_INTERVAL_MS: { description: 'consumer heartbeat interval' },
   KAFKA_RETRIES: { description: 'kafkajs retries (with backoff) before the projector gives up and exits non-zero' },

@@ -36,6 +36,8 @@ const Schema = z.object({
   CONSUMER_GROUP: z.string().min(1).default('imgroups-projector'),
   MAX_EVENT_BYTES: int(256, 100 * 1024 * 1024).default(1024 * 1024),
   DEDUPE_WINDOW: int(1, 100_000).default(128),
+  // v1.1: membership tombstones (leaves with their seq) kept per group.
+  SEQ_TOMBSTONES: int(1, 1_000_000).default(1000),
   KAFKA_SESSION_TIMEOUT_MS: int(1000, 300_000).default(30_000),
   KAFKA_HEARTBEAT_INTERVAL_MS: int(100, 60_000).default(3000),
   KAFKA_RETRIES: int(0, 100).default(8),

@@ -27,7 +27,7 @@ export interface ApplierOptions {
   seqTombstones?: number;
 }
 
-/** SEQ_TOMBSTONES' default. */
+/** The config's SEQ_TOMBSTONES default, for callers without a config (tests, tools). */
 export const DEFAULT_SEQ_TOMBSTONES = 1000;
 
 export class Applier {

@@ -16,6 +16,7 @@ export type ProjectorConfig = Pick<
   | 'CONSUMER_GROUP'
   | 'MAX_EVENT_BYTES'
   | 'DEDUPE_WINDOW'
+  | 'SEQ_TOMBSTONES'
   | 'KAFKA_SESSION_TIMEOUT_MS'
   | 'KAFKA_HEARTBEAT_INTERVAL_MS'
   | 'KAFKA_RETRIES'
@@ -74,7 +75,11 @@ export function build(deps: ProjectorDeps): Projector {
   const target = deps.generation ?? null;
   const groupId = deps.groupId ?? config.CONSUMER_GROUP;
   const sendsDeadLetters = (deps.deadLetters ?? 'send') === 'send';
-  const readModel = new ReadModel(redis, { root: config.REDIS_KEY_PREFIX, dedupeWindow: config.DEDUPE_WINDOW });
+  const readModel = new ReadModel(redis, {
+    root: config.REDIS_KEY_PREFIX,
+    dedupeWindow: config.DEDUPE_WINDOW,
+    seqTombstones: config.SEQ_TOMBSTONES,
+  });
   const stats: ProjectorStats = {
     batches: 0,
     messages: 0,
