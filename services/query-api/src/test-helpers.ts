@@ -97,6 +97,16 @@ export function headersFor(userID: string, extra: Record<string, string> = {}): 
   return { operationID: uniqueId('op'), token: tokenFor(userID), ...extra };
 }
 
+/** A get_joined_group_list request for `fromUserID`'s list, sent as `as` (the user themself by default). */
+export function listRequest(fromUserID: string, pageNumber: number, showNumber: number, as = fromUserID): InjectOptions {
+  return {
+    method: 'POST',
+    url: '/group/get_joined_group_list',
+    headers: headersFor(as),
+    payload: { fromUserID, pagination: { pageNumber, showNumber } },
+  };
+}
+
 /** A POST with a JSON body (an object, or a string sent as is) as `as`. */
 export function post(url: string, payload: unknown, as: string, extra: Record<string, string> = {}): InjectOptions {
   return {
