@@ -40,18 +40,21 @@ export const LUA_PARTS = {
   groupFields: () => luaGroupFields(),
   wireSpec: () => luaWireSpec(),
   writes: () => luaFile('lib/writes.lua'),
-  crashAfter: () => luaFile('test/crash-after.lua'),
   card: () => luaFile('lib/card.lua'),
   wire: () => luaFile('lib/wire.lua'),
 } as const;
 export type LuaPart = keyof typeof LUA_PARTS;
 
-/** A script: the named parts, in order, then lua/<name>.lua. */
-export function assembleScript(name: string, parts: readonly LuaPart[]): string {
-  return [...parts.map((p) => `-- ${p}\n${LUA_PARTS[p]()}`), `-- ${name}.lua\n${luaFile(`${name}.lua`)}`].join('\n');
+/**
+ * A script: the named parts, in order, then lua/<name>.lua. `instead` gives
+ * a part another source (the test harness's crash-after.lua for `writes`).
+ */
+export function assembleScript(name: string, parts: readonly LuaPart[], instead: Partial<Record<LuaPart, string>> = {}): string {
+  const part = (p: LuaPart) => `-- ${p}\n${instead[p] ?? LUA_PARTS[p]()}`;
+  return [...parts.map(part), `-- ${name}.lua\n${luaFile(`${name}.lua`)}`].join('\n');
 }
 
-/** The apply script's parts; test-helpers.ts swaps `writes` for `crashAfter`. */
+/** The apply script's parts. */
 export const APPLY_PARTS: readonly LuaPart[] = ['keys', 'groupFields', 'wireSpec', 'writes', 'card', 'wire'];
 
 /** A Lua script run by EVALSHA, loaded on first use or after a Redis restart (NOSCRIPT). */

@@ -9,7 +9,7 @@
 import { decodeEvent, type GroupEvent } from '@imgroups/contracts';
 import { Applier } from './apply.js';
 import type { ReadModel } from './index.js';
-import { APPLY_PARTS, assembleScript, LuaScript } from './scripts.js';
+import { APPLY_PARTS, assembleScript, LuaScript, luaFile } from './scripts.js';
 import { ReferenceModel, type GroupCard } from './reference-model.js';
 
 export { ReferenceModel, type GroupCard };
@@ -104,10 +104,7 @@ export async function diffProjection(
  */
 export const CRASHING_APPLY = new LuaScript(
   'apply+crash-after',
-  assembleScript(
-    'apply',
-    APPLY_PARTS.map((p) => (p === 'writes' ? 'crashAfter' : p)),
-  ),
+  assembleScript('apply', APPLY_PARTS, { writes: luaFile('test/crash-after.lua') }),
 );
 
 /** lua/test/wire-echo.lua: the events of a wire as lib/wire.lua reads them, as JSON. */
