@@ -145,6 +145,8 @@ export class ReferenceModel {
         this.recordMember(g, e.data.userID, s, true);
         return 'applied';
       }
+      default:
+        break; // the group's own info, below
     }
     // The group's own info: ordered by the group's seq.
     if (s !== undefined && s <= g.q) return 'stale_seq';
