@@ -186,11 +186,16 @@ end
 
 -- Below the floor nothing is known any more: such a change is older than
 -- every tombstone the group still keeps, so it is treated as stale.
+-- A stale membership may be the redelivery of a call that failed half-way,
+-- between the change and the chunk's count: the count is then re-read (as
+-- for a duplicate), even when other members of the same event are new.
 local function newer_member(g, uid, s)
   if not s then return true end
   local known = member_version(g, uid)
-  if known then return s > known end
-  return s > g.floor
+  local newer
+  if known then newer = s > known else newer = s > g.floor end
+  if not newer then g.verify = true end
+  return newer
 end
 
 -- The membership's version after a change, written right after the change
@@ -484,7 +489,8 @@ for e in wire_events(A) do
   elseif op == 'dismiss' then
     dismiss(g)
   end
-  -- A stale change may be the redelivery of a call that failed half-way.
+  -- A stale change may be the redelivery of a call that failed half-way
+  -- (stale memberships set verify in newer_member).
   if outcome == 'stale_seq' then g.verify = true end
   -- The bound holds after every event, so what an event finds does not
   -- depend on how the events were chunked.

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Outcome } from './evolve.js';
 import { ReadModel } from './read-model.js';
 import { ReferenceModel } from './reference-model.js';
+import { crashingApplier } from './test-helpers.js';
 
 /**
  * Event stream v1.1 (CONTRACT.md §2) by example: `seq` orders changes per
@@ -78,7 +79,7 @@ async function stream(options: { dedupeWindow?: number; seqTombstones?: number }
       },
       seq,
     );
-  return { make, send, members, card, created, snapshot, rm, gen };
+  return { make, send, members, card, created, snapshot, rm, gen, model };
 }
 
 describe('seq orders changes per entity', () => {
@@ -112,6 +113,28 @@ describe('seq orders changes per entity', () => {
     for (let v = 4; v < 10; v++) await s.send(s.make('group.info_updated', { notification: `n${v}` }, v));
     expect(await s.send(join)).toEqual(['stale_seq']);
     expect(await s.members()).toEqual([`o:100:${T}`]);
+  });
+
+  it('a call that failed after some members of an event were recorded: the redelivery applies the rest and re-counts', async () => {
+    // Found by the property test: the first member's version was written,
+    // the count was not; on redelivery that member is stale, the second new.
+    for (let crashAfter = 0; crashAfter <= 14; crashAfter++) {
+      const s = await stream();
+      await s.send(s.created(1));
+      const join = s.make('member.joined', { members: ['u1', 'u2'].map((userID) => ({ userID, roleLevel: 20, joinTime: T + 2 })) }, 2);
+      const leave = s.make('member.left', { userIDs: ['u1', 'u2'], reason: 'kicked' }, 3);
+      for (const [offset, event, count] of [['1', join, 3], ['2', leave, 1]] as const) {
+        const failed = await crashingApplier(s.rm, crashAfter)
+          .apply(s.gen, 0, [{ offset, event }])
+          .then(() => false, (err: unknown) => String(err).includes('INJECTED') || Promise.reject(err));
+        // The redelivery's outcome may differ from a first delivery's; the state may not.
+        await s.rm.apply(s.gen, 0, [{ offset, event }]);
+        if (!failed) expect(await s.rm.apply(s.gen, 0, [{ offset, event }])).toEqual(['duplicate_offset']);
+        s.model.deliver(Number(offset), event);
+        expect(await s.card(), `crash after ${crashAfter} writes`).toMatchObject({ memberCount: count });
+        await s.members();
+      }
+    }
   });
 
   it('a newer join of a current member takes its join time: the leave between them never came', async () => {
