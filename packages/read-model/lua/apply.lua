@@ -467,11 +467,14 @@ for e in wire_events(A) do
       outcome = 'not_member'
     else
       -- The old owner takes the role the new owner had (20 or 60), as
-      -- upstream's TransferGroupOwner does.
-      if from ~= to and newer_member(g, from, s) then
+      -- upstream's TransferGroupOwner does. A new owner who already owns
+      -- the group (this transfer half-applied by a call that failed, the old
+      -- owner first) leaves the old owner's role alone.
+      local was = string.match(td, '^%d+')
+      if from ~= to and was ~= '100' and newer_member(g, from, s) then
         local fd = call('HGET', g.fk, from)
         if fd then
-          W('HSET', g.fk, from, with_role(fd, string.match(td, '^%d+')))
+          W('HSET', g.fk, from, with_role(fd, was))
           record_member(g, from, s, true)
         end
       end

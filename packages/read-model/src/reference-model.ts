@@ -161,9 +161,10 @@ export class ReferenceModel {
         const { oldOwnerUserID: from, newOwnerUserID: to } = e.data;
         const next = g.members.get(to);
         if (!next) return 'not_member';
-        // The old owner takes the role the new owner had (20 or 60), as upstream does.
+        // The old owner takes the role the new owner had (20 or 60), as upstream does;
+        // unless the new owner already owns the group (then the old owner keeps its role).
         const prev = g.members.get(from);
-        if (prev && from !== to && this.newerMember(g, from, s)) {
+        if (prev && from !== to && next.role !== 100 && this.newerMember(g, from, s)) {
           prev.role = next.role;
           this.recordMember(g, from, s, true);
         }

@@ -137,6 +137,23 @@ describe('seq orders changes per entity', () => {
     }
   });
 
+  it('a transfer half-applied by a call that failed: the redelivery gives the old owner the new owner\'s former role, not 100', async () => {
+    for (const seq of [undefined, 2]) {
+      for (let crashAfter = 0; crashAfter <= 6; crashAfter++) {
+        const s = await stream();
+        await s.send(s.created(1, ['u1']));
+        const transfer = s.make('group.owner_transferred', { oldOwnerUserID: 'o', newOwnerUserID: 'u1' }, seq);
+        await crashingApplier(s.rm, crashAfter)
+          .apply(s.gen, 0, [{ offset: '1', event: transfer }])
+          .catch((err: unknown) => expect(String(err)).toContain('INJECTED'));
+        await s.rm.apply(s.gen, 0, [{ offset: '1', event: transfer }]);
+        s.model.deliver(1, transfer);
+        expect(await s.members(), `seq ${seq}, crash after ${crashAfter} writes`).toEqual([`o:20:${T}`, `u1:100:${T}`]);
+        await s.card();
+      }
+    }
+  });
+
   it('a newer join of a current member takes its join time: the leave between them never came', async () => {
     const s = await stream();
     await s.send(s.created(1, ['u1']));
