@@ -1,11 +1,12 @@
 -- Applies a chunk of events to one generation, atomically (a crash lands
 -- between chunks, never inside an event). Runs after the rendered key
--- functions, GROUP_FIELDS, WIRE_OPS, lib/writes.lua (W), lib/card.lua and
--- lib/wire.lua (scripts.ts assembles it).
+-- functions, GROUP_FIELDS, WIRE_OPS, lib/writes.lua (W), lib/log.lua,
+-- lib/card.lua and lib/wire.lua (scripts.ts assembles it).
 --
 -- ARGV: root, generation ('' = the active one), dedupe window, partition,
 --       checkpoint offset ('' = none), membership tombstones kept per group,
---       the events (wire.ts: a JSON array of strings).
+--       the events (wire.ts: a JSON array of strings), entries kept per
+--       version log.
 -- Returns {generation written, {outcome per event}} (evolve.ts OUTCOMES).
 --
 -- The info hash of a group holds no group field but `status`: the card is
@@ -21,6 +22,8 @@
 --   _q      the seq of the last change to the group's own info (v1.1)
 --   _f      the membership floor: the highest seq of a tombstone dropped
 --   _m      '1' once any membership has a seq (mseq / gone hold versions)
+--   _r      the member log's version of the last change to the members'
+--           order (a role, a join time): the sync routes' sortVersion
 --
 -- _o, _c and _s are written once per group at the end of a chunk, after the
 -- card (_o earlier when the window is about to forget a key of the same
@@ -41,7 +44,26 @@ local partition = ARGV[4]
 local checkpoint = ARGV[5]
 local tombstones = tonumber(ARGV[6])
 local A = cjson.decode(ARGV[7])
+local log_max = tonumber(ARGV[8])
 local out = {}
+
+-- Version logs (lib/log.lua). Each entry is written in the same call as the
+-- change it records and before it: a call that fails in between leaves the
+-- change to its redelivery, which finds the entry written (log_ensure) or
+-- writes it. A redelivery of a finished change finds nothing to do and adds
+-- nothing to a log.
+local versions = {} -- log key -> its version, as this call advanced it
+local function log_put(key, id, state)
+  local v = (versions[key] or log_version(key)) + 1
+  versions[key] = v
+  if W('ZADD', key, v * 4 + state, id) == 1 then W('ZREMRANGEBYRANK', key, 0, -(log_max + 1)) end
+  return v
+end
+
+-- As log_put, unless the ID's latest entry already says so.
+local function log_ensure(key, id, state)
+  if log_state(key, id) ~= state then log_put(key, id, state) end
+end
 
 -- The groups this chunk touches: keys and info fields read once, then kept
 -- here as the chunk changes them.
@@ -55,6 +77,7 @@ local function group(gid)
     id = gid, ik = ik, ck = k_groupCard(root, gen, gid), mk = k_groupMembers(root, gen, gid),
     fk = k_groupMemberInfo(root, gen, gid), sk = k_groupSeen(root, gen, gid),
     qk = k_groupMemberSeq(root, gen, gid), gk = k_groupGone(root, gen, gid),
+    lk = k_groupMemberLog(root, gen, gid),
     status = v[1], off = v[2], part = v[3], pos = tonumber(v[4]),
     c0 = tonumber(v[5]), seen = tonumber(v[6]), delta = 0, fresh = 0,
     q = tonumber(v[7]) or 0, floor = tonumber(v[8]) or 0, versioned = v[9] == '1',
@@ -80,14 +103,19 @@ end
 -- change, and it will not be answered again.
 local function live_card(g)
   local raw = call('GET', g.ck)
+  g.raw = raw
   return raw and cjson.decode(raw)
 end
 
 -- Rare (patches, status changes, transfers): decode, change, re-encode; the
 -- count stays what the card says, the end of the chunk brings it up to date.
+-- A card that changed is a change of the group's own info in its member log.
 local function rewrite(g, c)
   local body, pos = card(c, num(c.memberCount))
+  if body == g.raw then return end
+  log_put(g.lk, '', LOG_CHANGED)
   W('SET', g.ck, body)
+  g.raw = body
   if pos ~= g.pos then
     W('HSET', g.ik, '_n', pos)
     g.pos = pos
@@ -131,20 +159,26 @@ local function set_count(g, s, old)
   end
 end
 
--- The user's side first, the group's member set last: the member set is what
--- says "done", so a half-done add is finished by the redelivery. A group new
--- to the user's set means a new member (a half-done remove is always
--- finished first: it is the earlier event); else the member set decides.
-local function add_member(g, m)
+-- The user's side first (set, then join log), the group's member log and
+-- member set last: the member set is what says "done", so a half-done add is
+-- finished by the redelivery. A group new to the user's set means a new
+-- member (a half-done remove is always finished first: it is the earlier
+-- event); else the member set decides, and the logs are ensured. A group
+-- being created (`quiet`) logs no member: its log starts with one entry.
+local function add_member(g, m, quiet)
   local u, j = m.userID, m.joinTime
-  local uk = k_userJoined(root, gen, u)
+  local uk, jl = k_userJoined(root, gen, u), k_userJoinLog(root, gen, u)
+  local put = log_put
   if W('ZADD', uk, 'NX', j, g.id) == 1 then
-    W('INCR', k_userVersion(root, gen, u))
+    log_put(jl, g.id, LOG_JOINED)
   else
     g.verify = true
     if call('ZSCORE', g.mk, u) then return false end
+    log_ensure(jl, g.id, LOG_JOINED)
     W('ZADD', uk, j, g.id)
+    put = log_ensure
   end
+  if not quiet then put(g.lk, u, LOG_JOINED) end
   W('HSET', g.fk, u, m.detail)
   W('ZADD', g.mk, j, u)
   g.delta = g.delta + 1
@@ -152,16 +186,28 @@ local function add_member(g, m)
 end
 
 local function remove_member(g, uid)
+  local jl = k_userJoinLog(root, gen, uid)
+  local put = log_put
   if W('ZREM', k_userJoined(root, gen, uid), g.id) == 1 then
-    W('INCR', k_userVersion(root, gen, uid))
+    log_put(jl, g.id, LOG_LEFT)
   else
     g.verify = true
     if not call('ZSCORE', g.mk, uid) then return false end
+    log_ensure(jl, g.id, LOG_LEFT)
+    put = log_ensure
   end
+  put(g.lk, uid, LOG_LEFT)
   W('HDEL', g.fk, uid)
   W('ZREM', g.mk, uid)
   g.delta = g.delta - 1
   return true
+end
+
+-- A member's detail or join time changed; `sorts`: its place in the
+-- members' order may have moved (sortVersion).
+local function log_member_change(g, uid, sorts)
+  local v = log_put(g.lk, uid, LOG_CHANGED)
+  if sorts then W('HSET', g.ik, '_r', v) end
 end
 
 -- A member detail (wire.ts memberDetail) with another role.
@@ -233,6 +279,7 @@ end
 local function rejoin(g, m)
   local u, j = m.userID, m.joinTime
   if call('HGET', g.fk, u) == m.detail and tonumber(call('ZSCORE', g.mk, u)) == tonumber(j) then return end
+  log_member_change(g, u, true)
   W('ZADD', k_userJoined(root, gen, u), j, g.id)
   W('HSET', g.fk, u, m.detail)
   W('ZADD', g.mk, j, u)
@@ -250,10 +297,15 @@ local function dismiss(g)
     W('HSET', g.ik, '_t', (card(c, 0)))
   end
   for _, uid in ipairs(call('ZRANGE', g.mk, 0, -1)) do
-    if W('ZREM', k_userJoined(root, gen, uid), g.id) == 1 then W('INCR', k_userVersion(root, gen, uid)) end
+    local jl = k_userJoinLog(root, gen, uid)
+    if W('ZREM', k_userJoined(root, gen, uid), g.id) == 1 then
+      log_put(jl, g.id, LOG_LEFT)
+    else
+      log_ensure(jl, g.id, LOG_LEFT)
+    end
   end
   cover(g) -- the window goes: the offset keeps the chunk's earlier events done
-  W('DEL', g.mk, g.fk, g.sk, g.ck, g.qk, g.gk, k_groupSnapshot(root, gen, g.id), k_groupSnapshotMembers(root, gen, g.id))
+  W('DEL', g.mk, g.fk, g.sk, g.ck, g.qk, g.gk, g.lk, k_groupSnapshot(root, gen, g.id), k_groupSnapshotMembers(root, gen, g.id))
   W('HSET', g.ik, 'status', '2')
   g.status = '2'
 end
@@ -262,9 +314,10 @@ end
 -- marks the group as existing.
 local function create(g, c, members, s)
   for _, m in ipairs(members) do
-    add_member(g, m)
+    add_member(g, m, true)
     if s then record_member(g, m.userID, s, true) end
   end
+  log_ensure(g.lk, '', LOG_CHANGED) -- version 1: every client reads a new group whole
   local count = call('ZCARD', g.mk)
   local body, pos = card(c, count)
   W('SET', g.ck, body)
@@ -438,7 +491,11 @@ for e in wire_events(A) do
     elseif string.match(d, '^%d+') == '100' then
       outcome = 'is_owner'
     else
-      W('HSET', g.fk, e.userID, with_role(d, e.role))
+      local nd = with_role(d, e.role)
+      if nd ~= d then
+        log_member_change(g, e.userID, true)
+        W('HSET', g.fk, e.userID, nd)
+      end
       record_member(g, e.userID, s, true)
     end
   elseif not newer_group(g, s) then
@@ -474,12 +531,16 @@ for e in wire_events(A) do
       if from ~= to and was ~= '100' and newer_member(g, from, s) then
         local fd = call('HGET', g.fk, from)
         if fd then
+          log_member_change(g, from, true)
           W('HSET', g.fk, from, with_role(fd, was))
           record_member(g, from, s, true)
         end
       end
       if newer_member(g, to, s) then
-        W('HSET', g.fk, to, with_role(td, '100'))
+        if was ~= '100' then
+          log_member_change(g, to, true)
+          W('HSET', g.fk, to, with_role(td, '100'))
+        end
         record_member(g, to, s, true)
       end
       local c = live_card(g)

@@ -1,5 +1,5 @@
 -- get_group_member_list, from one snapshot of the active generation. Runs
--- after the rendered key functions.
+-- after the rendered key functions and lib/member.lua.
 --
 -- ARGV: root, groupID, caller userID, caller is an admin ('1' | '0'),
 -- offset, count. Returns {outcome, total, membersJSON}: outcome 'ok',
@@ -22,37 +22,10 @@ if count == 0 or start >= total then return {'ok', total, ''} end
 local rows = redis.call('ZRANGE', mk, start, start + count - 1, 'WITHSCORES')
 local ik = k_groupMemberInfo(root, gen, gid)
 
--- A member's detail (wire.ts memberDetail: role|joinSource|<inviter
--- bytes>|<inviter><operator>) back to role, joinSource, inviter, operator.
-local function parse_detail(raw)
-  local role, source, n, at = string.match(raw, '^(%d+)|(%d+)|(%d+)|()')
-  n = tonumber(n)
-  return role, source, string.sub(raw, at, at + n - 1), string.sub(raw, at + n)
-end
-
--- Stored values are strings; print them as JSON integers (0 when absent).
-local function int(s)
-  local n = tonumber(s)
-  if not n then return '0' end
-  return string.format('%.0f', n)
-end
-
 local gidJson = cjson.encode(gid)
 local out = {}
 for i = 1, #rows, 2 do
   local uid = rows[i]
-  local raw = redis.call('HGET', ik, uid)
-  local role, source, inviter, operator = '0', '0', '', ''
-  if raw then role, source, inviter, operator = parse_detail(raw) end
-  out[#out + 1] = '{"groupID":' .. gidJson
-    .. ',"userID":' .. cjson.encode(uid)
-    .. ',"roleLevel":' .. int(role)
-    .. ',"joinTime":' .. int(rows[i + 1])
-    .. ',"nickname":"","faceURL":"","appMangerLevel":0'
-    .. ',"joinSource":' .. int(source)
-    .. ',"operatorUserID":' .. cjson.encode(operator)
-    .. ',"ex":"","muteEndTime":0'
-    .. ',"inviterUserID":' .. cjson.encode(inviter)
-    .. '}'
+  out[#out + 1] = member_json(gidJson, uid, rows[i + 1], redis.call('HGET', ik, uid))
 end
 return {'ok', total, table.concat(out, ',')}

@@ -193,7 +193,8 @@ describe('re-applying events', () => {
       await rm.apply(gen, 3, batch, batch.at(-1)!.offset);
       return dumpRoot(root);
     });
-    expect(crashed).toEqual(clean);
+    // Each root draws its own epoch (the sync routes' versionID): the one key that may differ.
+    expect({ ...crashed, ':epoch': null }).toEqual({ ...clean, ':epoch': null });
   });
 
   it('records the highest checkpoint handled and never moves it back', async () => {

@@ -25,10 +25,14 @@ export interface ApplierOptions {
   chunkSize?: number;
   /** v1.1: membership tombstones (leaves with their seq) kept per group; the oldest go past it (docs/events.md). */
   seqTombstones?: number;
+  /** Entries kept per version log (SYNC_LOG_MAX): a client further behind syncs in full. */
+  syncLogMax?: number;
 }
 
 /** The config's SEQ_TOMBSTONES default, for callers without a config (tests, tools). */
 export const DEFAULT_SEQ_TOMBSTONES = 1000;
+/** The config's SYNC_LOG_MAX default (upstream's full-sync threshold), for callers without a config. */
+export const DEFAULT_SYNC_LOG_MAX = 200;
 
 export class Applier {
   private readonly chunkSize: number;
@@ -92,6 +96,7 @@ export class Applier {
       checkpoint ?? '',
       this.options.seqTombstones ?? DEFAULT_SEQ_TOMBSTONES,
       JSON.stringify(wire),
+      this.options.syncLogMax ?? DEFAULT_SYNC_LOG_MAX,
       ...this.extraArgs,
     ])) as [string, Outcome[] | null];
     // An empty table comes back from Lua as an empty (or nil) reply.

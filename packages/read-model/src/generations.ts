@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { keyspace, type Keyspace } from './keys.js';
 import { SCRIPTS } from './scripts.js';
@@ -62,8 +63,19 @@ export class Generations {
     return v === null ? null : Number(v);
   }
 
+  /**
+   * The epoch: 16 random hex digits drawn once per key root (kept if there).
+   * With the generation it makes the sync routes' versionID, so a Redis
+   * emptied and started again never hands out an earlier versionID.
+   */
+  async ensureEpoch(): Promise<string> {
+    await this.redis.set(this.keys.epoch, randomBytes(8).toString('hex'), 'NX');
+    return (await this.redis.get(this.keys.epoch))!;
+  }
+
   /** The active generation, creating generation 1 on an empty Redis (as the live projector does). */
   async ensureActive(): Promise<number> {
+    await this.ensureEpoch();
     await this.redis.set(this.keys.active, '1', 'NX');
     return Number(await this.redis.get(this.keys.active));
   }

@@ -2,8 +2,9 @@
  * Every Redis key of the read model, and nothing else, is spelled here.
  *
  *   <root>:active                        STRING  generation the queries read
+ *   <root>:epoch                         STRING  16 hex digits drawn when the first generation is made: with the generation, the sync routes' versionID
  *   <root>:<gen>:{u:<userID>}:joined     ZSET    groupID -> joinTime ms (ties sort by groupID)
- *   <root>:<gen>:{u:<userID>}:ver        STRING  changes to that set so far (get_full_join_group_ids' version)
+ *   <root>:<gen>:{u:<userID>}:jlog       ZSET    the user's join log: groupID -> version * 4 + state (1 joined, 2 left); its top entry's version is the user's version
  *   <root>:<gen>:{g:<groupID>}:info      HASH    status + bookkeeping (_o _p offset, _n _c the card's count, _s, _t tombstone, _q _f _m versions; lua/apply.lua)
  *   <root>:<gen>:{g:<groupID>}:card      STRING  the group's GroupInfo JSON, pre-serialized at write time: the only copy of its fields
  *   <root>:<gen>:{g:<groupID>}:members   ZSET    userID -> joinTime ms (memberCount = ZCARD)
@@ -13,6 +14,7 @@
  *   <root>:<gen>:{g:<groupID>}:gone      ZSET    userID -> seq of the leave: tombstones of memberships, the oldest dropped past a bound
  *   <root>:<gen>:{g:<groupID>}:snap      HASH    a snapshot in parts being received: seq, parts, next part
  *   <root>:<gen>:{g:<groupID>}:snapm     HASH    its members so far: userID -> joinTime|member detail
+ *   <root>:<gen>:{g:<groupID>}:mlog      ZSET    the group's member log: userID ('' = the group's own info) -> version * 4 + state (1 joined, 2 left, 3 changed)
  *   <root>:<gen>:ckpt                    HASH    partition -> last offset applied (status, catch-up)
  *   <root>:rebuild                       HASH    the latest rebuild: generation, status, consumerGroup, startedAt, timings
  *   <root>:rebuild:lock                  STRING  held by the running rebuild (SET NX PX, refreshed): who and since when
@@ -34,7 +36,7 @@
 type Scope = 'u' | 'g';
 const TEMPLATES = {
   userJoined: ['u', 'joined'],
-  userVersion: ['u', 'ver'],
+  userJoinLog: ['u', 'jlog'],
   groupInfo: ['g', 'info'],
   groupCard: ['g', 'card'],
   groupMembers: ['g', 'members'],
@@ -44,12 +46,14 @@ const TEMPLATES = {
   groupGone: ['g', 'gone'],
   groupSnapshot: ['g', 'snap'],
   groupSnapshotMembers: ['g', 'snapm'],
+  groupMemberLog: ['g', 'mlog'],
 } as const satisfies Record<string, readonly [Scope, string]>;
 export type EntityKey = keyof typeof TEMPLATES;
 
 export interface Keyspace {
   readonly root: string;
   readonly active: string;
+  readonly epoch: string;
   readonly rebuild: string;
   readonly retired: string;
   readonly scratch: string;
@@ -63,6 +67,7 @@ export function keyspace(root: string): Keyspace {
   return {
     root,
     active: `${root}:active`,
+    epoch: `${root}:epoch`,
     rebuild: `${root}:rebuild`,
     retired: `${root}:retired`,
     scratch: `${root}:scratch`,
@@ -87,6 +92,7 @@ export function luaKeyFunctions(): string {
   );
   lines.push(`local function k_ckpt(root, gen) return root .. ':' .. gen .. ':ckpt' end`);
   lines.push(`local function k_active(root) return root .. ':active' end`);
+  lines.push(`local function k_epoch(root) return root .. ':epoch' end`);
   return lines.join('\n');
 }
 

@@ -59,17 +59,18 @@ describe('the read scripts follow the active generation', () => {
       const ev = events();
       const [user, owner, g1, g2] = ['u', 'o', 'g1', 'g2'].map((p) => uniqueId(p)) as [string, string, string, string];
       await redis.set(rm.keys.active, '1');
+      const epoch = await rm.generations.ensureEpoch();
       // Generation 1: user in g1. Generation 2 (a rebuild): user in g1 and g2, g1 renamed.
       await rm.apply(1, 0, at([created(ev, g1, owner, [user])]));
       await rm.apply(2, 0, at([created(ev, g1, owner, [user]), created(ev, g2, owner, [user], 200), ev('group.info_updated', g1, { groupName: 'renamed' })]));
 
       const before = await rm.readJoinedGroupIDs(user);
-      expect(before).toEqual({ groupIDs: [g1], version: 1, generation: 1 });
+      expect(before).toEqual({ groupIDs: [g1], version: 1, versionID: `${epoch}00000001`, generation: 1 });
       expect(JSON.parse(`[${(await rm.readGroupsInfo([g1, g2])).groupsJson}]`).map((g: { groupName: string }) => g.groupName)).toEqual([`name ${g1}`]);
       expect((await rm.readMemberPage(g2, { userID: user, isAdmin: false }, 0, 10)).outcome).toBe('no_permission');
 
       await redis.set(rm.keys.active, '2');
-      expect(await rm.readJoinedGroupIDs(user)).toEqual({ groupIDs: [g1, g2], version: 2, generation: 2 });
+      expect(await rm.readJoinedGroupIDs(user)).toEqual({ groupIDs: [g1, g2], version: 2, versionID: `${epoch}00000002`, generation: 2 });
       const info = await rm.readGroupsInfo([g1, g2]);
       expect(info.generation).toBe(2);
       expect(JSON.parse(`[${info.groupsJson}]`).map((g: { groupName: string }) => g.groupName)).toEqual(['renamed', `name ${g2}`]);
@@ -82,7 +83,7 @@ describe('the read scripts follow the active generation', () => {
   it('answer "nothing" while no generation is active', async () => {
     await withModel(async (rm) => {
       expect(await rm.readGroupsInfo(['g'])).toEqual({ groupsJson: '', generation: null });
-      expect(await rm.readJoinedGroupIDs('u')).toEqual({ groupIDs: [], version: 0, generation: null });
+      expect(await rm.readJoinedGroupIDs('u')).toEqual({ groupIDs: [], version: 0, versionID: '', generation: null });
       expect((await rm.readMemberPage('g', { userID: 'u', isAdmin: true }, 0, 10)).outcome).toBe('not_found');
       expect((await rm.readMemberPage('g', { userID: 'u', isAdmin: false }, 0, 10)).outcome).toBe('no_permission');
     });

@@ -3,6 +3,7 @@ import { Applier, type ApplierOptions, type PositionedEvent } from './apply.js';
 import type { Outcome } from './evolve.js';
 import { Generations } from './generations.js';
 import type { Keyspace } from './keys.js';
+import { SyncReader } from './read-sync.js';
 import { Reader, type GroupsInfo, type JoinedGroupIDs, type MemberPage, type Page, type PageCards } from './read-page.js';
 
 export type ReadModelOptions = ApplierOptions;
@@ -18,6 +19,8 @@ export class ReadModel {
   readonly generations: Generations;
   readonly applier: Applier;
   readonly reader: Reader;
+  /** The SDK's incremental sync: readJoinSync, readMemberSync, readMemberIDs. */
+  readonly sync: SyncReader;
 
   constructor(
     readonly redis: Redis,
@@ -27,6 +30,7 @@ export class ReadModel {
     this.keys = this.generations.keys;
     this.applier = new Applier(redis, options);
     this.reader = new Reader(redis, options.root);
+    this.sync = new SyncReader(redis, options.root, options.syncLogMax);
   }
 
   /** Applier.apply(): one partition's events, in chunks of atomic calls. */

@@ -51,8 +51,9 @@ export interface MemberPage {
 export interface JoinedGroupIDs {
   /** Every group of the user, in list order (join time, then groupID). */
   groupIDs: string[];
-  /** Changes to the user's set so far in this generation (0: none). */
+  /** The user's join log: its version (0: never joined a group) and versionID ('' when no generation or epoch). */
   version: number;
+  versionID: string;
   generation: number | null;
 }
 
@@ -138,13 +139,14 @@ export class Reader {
     return { outcome, total, membersJson };
   }
 
-  /** One round trip: all of a user's group IDs and the set's version. */
+  /** One round trip: all of a user's group IDs and the join log's version. */
   async readJoinedGroupIDs(userID: string): Promise<JoinedGroupIDs> {
-    const [gen, version, groupIDs] = (await SCRIPTS.joinedIds.run(this.redis, [this.root, userID])) as [
+    const [gen, versionID, version, groupIDs] = (await SCRIPTS.joinedIds.run(this.redis, [this.root, userID])) as [
       string,
       string,
+      number,
       string[],
     ];
-    return { groupIDs, version: Number(version), generation: generationOf(gen) };
+    return { groupIDs, version, versionID, generation: generationOf(gen) };
   }
 }

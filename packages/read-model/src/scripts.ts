@@ -13,7 +13,8 @@ import { luaWireSpec } from './wire.js';
  *   functions (keys.ts), GROUP_FIELDS / NUMERIC_FIELDS (contracts' GroupInfo
  *   fields, for the card), WIRE_OPS (wire.ts, for reading the events);
  * - shared Lua from lua/lib/: writes.lua (W, how the apply script writes),
- *   card.lua, wire.lua.
+ *   log.lua (the version logs), card.lua, wire.lua, member.lua (a member's
+ *   JSON, the sync routes' versionID).
  *
  * `pnpm lint:lua` runs `luac -p` over every file and every assembled script.
  */
@@ -40,8 +41,10 @@ export const LUA_PARTS = {
   groupFields: () => luaGroupFields(),
   wireSpec: () => luaWireSpec(),
   writes: () => luaFile('lib/writes.lua'),
+  log: () => luaFile('lib/log.lua'),
   card: () => luaFile('lib/card.lua'),
   wire: () => luaFile('lib/wire.lua'),
+  member: () => luaFile('lib/member.lua'),
 } as const;
 export type LuaPart = keyof typeof LUA_PARTS;
 
@@ -55,7 +58,10 @@ export function assembleScript(name: string, parts: readonly LuaPart[], instead:
 }
 
 /** The apply script's parts. */
-export const APPLY_PARTS: readonly LuaPart[] = ['keys', 'groupFields', 'wireSpec', 'writes', 'card', 'wire'];
+export const APPLY_PARTS: readonly LuaPart[] = ['keys', 'groupFields', 'wireSpec', 'writes', 'log', 'card', 'wire'];
+
+/** The sync read scripts' parts: the version logs and the versionID. */
+const SYNC_PARTS: readonly LuaPart[] = ['keys', 'log', 'member'];
 
 /** A Lua script run by EVALSHA, loaded on first use or after a Redis restart (NOSCRIPT). */
 export class LuaScript {
@@ -96,8 +102,11 @@ export const SCRIPTS = {
   apply: script('apply', APPLY_PARTS),
   page: script('page', ['keys']),
   groupsInfo: script('groups-info', ['keys']),
-  memberPage: script('member-page', ['keys']),
-  joinedIds: script('joined-ids', ['keys']),
+  memberPage: script('member-page', ['keys', 'member']),
+  joinedIds: script('joined-ids', SYNC_PARTS),
+  syncJoins: script('sync-joins', SYNC_PARTS),
+  syncMembers: script('sync-members', SYNC_PARTS),
+  memberIds: script('member-ids', SYNC_PARTS),
   flip: script('flip'),
   lock: script('lock'),
 } as const;

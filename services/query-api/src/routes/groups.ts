@@ -213,7 +213,7 @@ export async function registerGroupRoutes(app: FastifyInstance, ctx: GroupRoutes
       reply.header('content-type', JSON_CONTENT_TYPE);
       return okEnvelope({
         version: joined.version,
-        versionID: joined.generation === null ? '' : String(joined.generation),
+        versionID: joined.versionID,
         equal,
         groupIDs: equal ? [] : joined.groupIDs,
       });

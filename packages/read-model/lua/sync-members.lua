@@ -1,0 +1,64 @@
+-- get_incremental_group_members (and each group of the batch), from one
+-- snapshot of the active generation. Runs after the rendered key functions,
+-- lib/log.lua and lib/member.lua.
+--
+-- ARGV: root, groupID, caller userID, caller is an admin ('1' | '0'), the
+-- client's versionID and version, entries kept per log (SYNC_LOG_MAX).
+-- Returns {outcome, versionID, version, full (1 | 0), {userID left...},
+-- {member JSON joined...}, {member JSON changed...}, GroupInfo JSON or '',
+-- sortVersion}; outcome 'ok', 'no_permission' (neither a member nor an
+-- admin), 'not_found' or 'dismissed', checked in that order as
+-- get_group_member_list does.
+--
+-- Full as for the join log (sync-joins.lua). `group` is the group's card
+-- when its own info changed since the client's version, or (unlike
+-- upstream, whose clients' memberCount then goes stale) when members joined
+-- or left. sortVersion: the log's version of the last change of a role or a
+-- join time (the members' order), 0 when none.
+local root, gid, caller, admin = ARGV[1], ARGV[2], ARGV[3], ARGV[4] == '1'
+local cvid, cver, max = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
+local gen = redis.call('GET', k_active(root))
+local mk = gen and k_groupMembers(root, gen, gid)
+local none = {}
+if not admin and not (gen and redis.call('ZSCORE', mk, caller)) then return {'no_permission', '', 0, 1, none, none, none, '', 0} end
+if not gen then return {'not_found', '', 0, 1, none, none, none, '', 0} end
+local ik = k_groupInfo(root, gen, gid)
+local info = redis.call('HMGET', ik, 'status', '_r')
+if not info[1] then return {'not_found', '', 0, 1, none, none, none, '', 0} end
+if info[1] == '2' then return {'dismissed', '', 0, 1, none, none, none, '', 0} end
+local sortVersion = tonumber(info[2]) or 0
+local vid = version_id(root, gen)
+local lk = k_groupMemberLog(root, gen, gid)
+local version = log_version(lk)
+if vid == '' or cvid ~= vid or cver <= 0 or cver > version or cver < log_floor(lk, max) then
+  return {'ok', vid, version, 1, none, none, none, '', sortVersion}
+end
+local left, joined, changed, card = {}, {}, {}, ''
+if cver < version then
+  local fk = k_groupMemberInfo(root, gen, gid)
+  local gidJson = cjson.encode(gid)
+  local groupChanged = false
+  local rows = redis.call('ZRANGEBYSCORE', lk, '(' .. (cver * 4 + 3), '+inf', 'WITHSCORES')
+  for i = 1, #rows, 2 do
+    local uid, state = rows[i], tonumber(rows[i + 1]) % 4
+    if uid == '' then
+      groupChanged = true
+    elseif state == LOG_LEFT then
+      left[#left + 1] = uid
+      groupChanged = true
+    else
+      local j = redis.call('ZSCORE', mk, uid)
+      if j then
+        local m = member_json(gidJson, uid, j, redis.call('HGET', fk, uid))
+        if state == LOG_JOINED then
+          joined[#joined + 1] = m
+          groupChanged = true
+        else
+          changed[#changed + 1] = m
+        end
+      end
+    end
+  end
+  if groupChanged then card = redis.call('GET', k_groupCard(root, gen, gid)) or '' end
+end
+return {'ok', vid, version, 0, left, joined, changed, card, sortVersion}
