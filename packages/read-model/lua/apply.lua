@@ -123,10 +123,13 @@ end
 -- A card that changed is a change of the group's own info in its member log.
 local function rewrite(g, c)
   local body, pos = card(c, num(c.memberCount))
-  if body == g.raw then return end
-  log_put(g.lk, '', LOG_CHANGED)
-  W('SET', g.ck, body)
-  g.raw = body
+  if body ~= g.raw then
+    log_put(g.lk, '', LOG_CHANGED)
+    W('SET', g.ck, body)
+    g.raw = body
+  end
+  -- Also when the card is already this body: a call that failed after
+  -- writing it may not have moved _n (set_count writes the count there).
   if pos ~= g.pos then
     W('HSET', g.ik, '_n', pos)
     g.pos = pos
