@@ -28,14 +28,21 @@ let bridge: ServiceProcess;
 let openim: OpenIMApiStandIn;
 let producer: Producer;
 let source: { events: string; dlq: string };
-let metricsUrl: string;
+let bridgeMetrics: string;
+let projectorMetrics: string;
 
 beforeAll(async () => {
   openim = await startOpenIMApiStandIn({ secret: SECRET, adminUserIDs: [ADMIN] });
   source = await leaseTopics(testEnv); // .events stands for toRedis, .dlq is the bridge's dead-letter topic
-  services = await startServices(testEnv, { OPENIM_SECRET: SECRET, ADMIN_USER_IDS: ADMIN });
-  const metricsPort = await freePort();
-  metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+  const [projectorPort, bridgePort] = [await freePort(), await freePort()];
+  projectorMetrics = `http://127.0.0.1:${projectorPort}/metrics`;
+  bridgeMetrics = `http://127.0.0.1:${bridgePort}/metrics`;
+  services = await startServices(testEnv, {
+    OPENIM_SECRET: SECRET,
+    ADMIN_USER_IDS: ADMIN,
+    PROJECTOR_METRICS_HOST: '127.0.0.1',
+    PROJECTOR_METRICS_PORT: String(projectorPort),
+  });
   bridge = launchService('openim-bridge', ENTRIES.openimBridge, {
     KAFKA_BROKERS: services.env.KAFKA_BROKERS!,
     EVENTS_TOPIC: services.env.EVENTS_TOPIC!,
@@ -55,12 +62,12 @@ beforeAll(async () => {
     OPENIM_BACKOFF_MAX_MS: '500',
     OPENIM_SNAPSHOT_PART_MEMBERS: PART_MEMBERS,
     OPENIM_BRIDGE_METRICS_HOST: '127.0.0.1',
-    OPENIM_BRIDGE_METRICS_PORT: String(metricsPort),
+    OPENIM_BRIDGE_METRICS_PORT: String(bridgePort),
   });
   await waitFor(
     async () => {
       if (bridge.child.exitCode !== null) throw new Error(`the bridge exited:\n${bridge.output()}`);
-      return (await fetch(metricsUrl)).ok;
+      return (await fetch(bridgeMetrics)).ok;
     },
     { timeoutMs: 30_000, message: 'bridge metrics served' },
   );
@@ -83,9 +90,9 @@ afterAll(async () => {
   }
 });
 
-/** The sum of a Prometheus counter's samples whose labels contain `labels`. */
-async function metric(name: string, labels = ''): Promise<number> {
-  const text = await (await fetch(metricsUrl)).text();
+/** The sum of a Prometheus counter's samples (at `url`) whose labels contain `labels`. */
+async function metric(url: string, name: string, labels = ''): Promise<number> {
+  const text = await (await fetch(url)).text();
   return text
     .split('\n')
     .filter((l) => l.startsWith(`${name}{`) && l.includes(labels))
@@ -194,10 +201,17 @@ describe('OpenIM bridge end to end', () => {
       6,
     );
     await converge('every notification applied: the late older versions and the copies changed nothing');
+    // The copies change nothing visible, so wait for the bridge itself: every
+    // record read, and the last backfill (the 1501's copy) published. Its
+    // snapshots: three parts for each read of the big group, one for every other group.
     const recordsMade = sim.notifications + sim.chats;
-    await waitFor(async () => (await metric('openim_bridge_notifications_read_total')) === recordsMade, {
-      message: `the bridge read all ${recordsMade} records`,
-    });
+    const snapshots = 2 * 3 + 4;
+    await waitFor(
+      async () =>
+        (await metric(bridgeMetrics, 'openim_bridge_notifications_read_total')) === recordsMade &&
+        (await metric(bridgeMetrics, 'openim_bridge_events_produced_total', 'type="group.snapshot"')) === snapshots,
+      { message: `the bridge read all ${recordsMade} records and published ${snapshots} snapshot parts` },
+    );
 
     // 3. What OpenIM never announces: a dismissal with deleteMember=true, and
     // a join and a leave whose notifications were lost.
@@ -231,10 +245,13 @@ describe('OpenIM bridge end to end', () => {
 
     // Nothing dead-lettered on the way: not by the bridge, not by the projector.
     expect(await recordsOn(source.dlq), 'bridge dead letters').toBe(0);
-    expect(await metric('openim_bridge_dead_letters_total')).toBe(0);
+    expect(await metric(bridgeMetrics, 'openim_bridge_dead_letters_total')).toBe(0);
     expect(await recordsOn(services.env.DLQ_TOPIC!), 'projector dead letters').toBe(0);
+    // Each of the four late older versions reached the projection with its seq and lost there.
+    expect(await metric(projectorMetrics, 'projector_events_total', 'outcome="stale_seq"')).toBe(4);
     // The bridge ignored the chat (group sessions as chat, one-to-one as not_group) and mapped the rest.
-    expect((await metric('openim_bridge_notifications_ignored_total', 'reason="chat"')) + (await metric('openim_bridge_notifications_ignored_total', 'reason="not_group"'))).toBe(sim.chats);
+    const ignored = (reason: string) => metric(bridgeMetrics, 'openim_bridge_notifications_ignored_total', `reason="${reason}"`);
+    expect((await ignored('chat')) + (await ignored('not_group'))).toBe(sim.chats);
 
     console.log(`openim-bridge: ${sim.notifications} notifications (${sim.chats} chat ignored), ${sim.groupIDs.length} groups, ${mismatches.length} mismatches after reconcile`);
   });
