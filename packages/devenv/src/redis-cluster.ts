@@ -83,7 +83,6 @@ export interface LocalRedisCluster {
 
 interface Node {
   readonly port: number;
-  readonly busPort: number;
   readonly child: ChildProcess;
   readonly output: () => string;
   id: string;
@@ -139,14 +138,14 @@ export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise
   if (!Number.isInteger(replicasPerMaster) || replicasPerMaster < 0) {
     throw new Error(`replicasPerMaster must be a whole number ≥ 0, not ${replicasPerMaster}`);
   }
-  sweepStaleDirs();
-  const dir = mkdtempSync(join(tmpdir(), `${DIR_PREFIX}${process.pid}-`));
   const count = masterCount * (1 + replicasPerMaster);
   const ports = await freePorts(2 * count);
+  sweepStaleDirs();
+  const dir = mkdtempSync(join(tmpdir(), `${DIR_PREFIX}${process.pid}-`));
   const nodes: Node[] = ports.slice(0, count).map((port, i) => {
     const busPort = ports[count + i]!;
     const child = spawnSupervised('redis-server', nodeArgs(port, busPort, dir, nodeTimeoutMs));
-    return { port, busPort, child, output: captureOutput(child), id: '', pid: 0, role: 'master', expectExit: false, paused: false };
+    return { port, child, output: captureOutput(child), id: '', pid: 0, role: 'master', expectExit: false, paused: false };
   });
   const running = (n: Node) => n.child.exitCode === null && n.child.signalCode === null;
   const byPort = (port: number) => {
@@ -246,10 +245,7 @@ export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise
       n.pid = Number(infoFields(await redisCommand(HOST, n.port, ['INFO', 'server'])).process_id);
       n.id = await redisCommand(HOST, n.port, ['CLUSTER', 'MYID']);
     }
-    await createCluster(
-      nodes.map((n) => n.port),
-      replicasPerMaster,
-    );
+    await createCluster(nodes.map((n) => n.port), replicasPerMaster);
     const timeoutMs = Math.max(1000, (opts.startTimeoutMs ?? 30_000) - (Date.now() - started));
     await until(timeoutMs, POLL_MS, () => clusterOk(true), 'every node to report the cluster ready');
   } catch (err) {
