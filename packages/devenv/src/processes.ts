@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
 import { createServer, connect } from 'node:net';
+import { join } from 'node:path';
 
 /**
  * Free ports, waiting for a port, and child processes supervised so they end
@@ -81,6 +83,18 @@ export function spawnSupervised(command: string, args: string[]): ChildProcess {
   return spawn('sh', ['-c', WATCHDOG, 'watchdog', command, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, WATCH_PID: String(process.pid) },
+  });
+}
+
+/** Whether an executable named `command` is on PATH. */
+export function onPath(command: string): boolean {
+  return (process.env.PATH ?? '').split(':').some((dir) => {
+    try {
+      accessSync(join(dir, command), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
   });
 }
 

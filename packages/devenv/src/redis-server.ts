@@ -1,16 +1,7 @@
-import { accessSync, constants } from 'node:fs';
-import { join } from 'node:path';
-import { captureOutput, freePort, spawnSupervised, stopper, waitForPort, type LocalProcess } from './processes.js';
+import { captureOutput, freePort, onPath, spawnSupervised, stopper, waitForPort, type LocalProcess } from './processes.js';
 
 export function redisServerInstalled(): boolean {
-  return (process.env.PATH ?? '').split(':').some((dir) => {
-    try {
-      accessSync(join(dir, 'redis-server'), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  return onPath('redis-server');
 }
 
 /**
