@@ -42,6 +42,7 @@ export async function startPipeline(env: TestEnvInfo, overrides: Record<string, 
     root: config.REDIS_KEY_PREFIX,
     dedupeWindow: config.DEDUPE_WINDOW,
     seqTombstones: config.SEQ_TOMBSTONES,
+    syncLogMax: config.SYNC_LOG_MAX,
   });
 
   return {

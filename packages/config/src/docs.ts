@@ -37,6 +37,12 @@ export const CONFIG_DOCS: Readonly<Record<keyof Config, VariableDoc>> = {
     description:
       'event stream v1.1: leaves remembered per group with their `seq`; past it the oldest go and older membership changes count as stale ([seq](events.md#event-stream-v11-seq-and-groupsnapshot))',
   },
+  SYNC_LOG_MAX: {
+    description:
+      'entries kept per version log (a user\'s joins and leaves, a group\'s member changes): a client further behind, ' +
+      'or with another `versionID`, is told `full` and reads the whole list ([group sync](http-api.md#group-sync)). ' +
+      'The projector keeps the logs; a log records how far it was trimmed, so readers need not know it',
+  },
   KAFKA_SESSION_TIMEOUT_MS: { description: 'consumer session timeout' },
   KAFKA_HEARTBEAT_INTERVAL_MS: { description: 'consumer heartbeat interval' },
   KAFKA_RETRIES: { description: 'kafkajs retries (with backoff) before the projector gives up and exits non-zero' },

@@ -38,6 +38,8 @@ const Schema = z.object({
   DEDUPE_WINDOW: int(1, 100_000).default(128),
   // v1.1: membership tombstones (leaves with their seq) kept per group.
   SEQ_TOMBSTONES: int(1, 1_000_000).default(1000),
+  // Entries kept per version log (the SDK's incremental sync): upstream's full-sync threshold.
+  SYNC_LOG_MAX: int(10, 100_000).default(200),
   KAFKA_SESSION_TIMEOUT_MS: int(1000, 300_000).default(30_000),
   KAFKA_HEARTBEAT_INTERVAL_MS: int(100, 60_000).default(3000),
   KAFKA_RETRIES: int(0, 100).default(8),

@@ -56,7 +56,18 @@ local versions = {} -- log key -> its version, as this call advanced it
 local function log_put(key, id, state)
   local v = (versions[key] or log_version(key)) + 1
   versions[key] = v
-  if W('ZADD', key, v * 4 + state, id) == 1 then W('ZREMRANGEBYRANK', key, 0, -(log_max + 1)) end
+  if W('ZADD', key, v * 4 + state, id) == 1 then
+    -- A new ID: past the bound the oldest entries go and the floor rises
+    -- to the newest of them (the marker LOG_FLOOR sorts first).
+    local n = call('ZCARD', key)
+    if n > log_max then
+      local marked = call('ZSCORE', key, LOG_FLOOR) and 1 or 0
+      if n - marked > log_max then
+        local dropped = W('ZPOPMIN', key, n - log_max)
+        W('ZADD', key, math.floor(tonumber(dropped[#dropped]) / 4) * 4, LOG_FLOOR)
+      end
+    end
+  end
   return v
 end
 

@@ -1,9 +1,9 @@
 -- get_incremental_join_groups, from one snapshot of the active generation.
 -- Runs after the rendered key functions, lib/log.lua and lib/member.lua.
 --
--- ARGV: root, userID, the client's versionID and version, entries kept per
--- log (SYNC_LOG_MAX). Returns {versionID, version, full (1 | 0),
--- {groupID left...}, {GroupInfo JSON of a group joined...}}.
+-- ARGV: root, userID, the client's versionID and version. Returns
+-- {versionID, version, full (1 | 0), {groupID left...}, {GroupInfo JSON of
+-- a group joined...}}.
 --
 -- Full (and nothing else), as upstream: the client's versionID is not this
 -- generation's (empty, unknown, or from before a rebuild), its version is 0
@@ -11,13 +11,13 @@
 -- Else the groups joined and left since the client's version; upstream's
 -- join log has no updates (a group's own changes reach clients through the
 -- member sync's `group`). Cost: O(log N + changes) + a GET per group joined.
-local root, uid, cvid, cver, max = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local root, uid, cvid, cver = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local gen = redis.call('GET', k_active(root))
 if not gen then return {'', 0, 1, {}, {}} end
 local vid = version_id(root, gen)
 local jl = k_userJoinLog(root, gen, uid)
 local version = log_version(jl)
-if vid == '' or cvid ~= vid or cver <= 0 or cver > version or cver < log_floor(jl, max) then
+if vid == '' or cvid ~= vid or cver <= 0 or cver > version or cver < log_floor(jl) then
   return {vid, version, 1, {}, {}}
 end
 local left, joined = {}, {}

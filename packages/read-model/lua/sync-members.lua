@@ -3,8 +3,7 @@
 -- lib/log.lua and lib/member.lua.
 --
 -- ARGV: root, groupID, caller userID, caller is an admin ('1' | '0'), the
--- client's versionID and version, entries kept per log (SYNC_LOG_MAX).
--- Returns {outcome, versionID, version, full (1 | 0), {userID left...},
+-- client's versionID and version. Returns {outcome, versionID, version, full (1 | 0), {userID left...},
 -- {member JSON joined...}, {member JSON changed...}, GroupInfo JSON or '',
 -- sortVersion}; outcome 'ok', 'no_permission' (neither a member nor an
 -- admin), 'not_found' or 'dismissed', checked in that order as
@@ -16,7 +15,7 @@
 -- or left. sortVersion: the log's version of the last change of a role or a
 -- join time (the members' order), 0 when none.
 local root, gid, caller, admin = ARGV[1], ARGV[2], ARGV[3], ARGV[4] == '1'
-local cvid, cver, max = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
+local cvid, cver = ARGV[5], tonumber(ARGV[6])
 local gen = redis.call('GET', k_active(root))
 local mk = gen and k_groupMembers(root, gen, gid)
 local none = {}
@@ -30,7 +29,7 @@ local sortVersion = tonumber(info[2]) or 0
 local vid = version_id(root, gen)
 local lk = k_groupMemberLog(root, gen, gid)
 local version = log_version(lk)
-if vid == '' or cvid ~= vid or cver <= 0 or cver > version or cver < log_floor(lk, max) then
+if vid == '' or cvid ~= vid or cver <= 0 or cver > version or cver < log_floor(lk) then
   return {'ok', vid, version, 1, none, none, none, '', sortVersion}
 end
 local left, joined, changed, card = {}, {}, {}, ''

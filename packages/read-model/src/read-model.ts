@@ -30,7 +30,7 @@ export class ReadModel {
     this.keys = this.generations.keys;
     this.applier = new Applier(redis, options);
     this.reader = new Reader(redis, options.root);
-    this.sync = new SyncReader(redis, options.root, options.syncLogMax);
+    this.sync = new SyncReader(redis, options.root);
   }
 
   /** Applier.apply(): one partition's events, in chunks of atomic calls. */

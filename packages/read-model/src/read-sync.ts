@@ -1,5 +1,4 @@
 import type { Redis } from 'ioredis';
-import { DEFAULT_SYNC_LOG_MAX } from './apply.js';
 import type { MemberPageOutcome } from './read-page.js';
 import { SCRIPTS } from './scripts.js';
 
@@ -42,6 +41,8 @@ export interface MemberSync {
   groupJson: string | null;
   /** The member log's version of the last change to the members' order. */
   sortVersion: number;
+  /** Members deleted, inserted and updated: the answer's size. */
+  changes: number;
 }
 
 export interface MemberIDs {
@@ -61,7 +62,6 @@ export class SyncReader {
   constructor(
     readonly redis: Redis,
     private readonly root: string,
-    private readonly logMax: number = DEFAULT_SYNC_LOG_MAX,
   ) {}
 
   async readJoinSync(userID: string, client: ClientVersion): Promise<JoinSync> {
@@ -70,7 +70,6 @@ export class SyncReader {
       userID,
       client.versionID,
       client.version,
-      this.logMax,
     ])) as [string, number, number, string[], string[]];
     return { versionID, version, full: full === 1, deleted, insertedJson: inserted.join(',') };
   }
@@ -78,7 +77,7 @@ export class SyncReader {
   async readMemberSync(groupID: string, caller: Caller, client: ClientVersion): Promise<MemberSync> {
     const [outcome, versionID, version, full, deleted, inserted, updated, group, sortVersion] = (await SCRIPTS.syncMembers.run(
       this.redis,
-      [this.root, groupID, caller.userID, caller.isAdmin ? '1' : '0', client.versionID, client.version, this.logMax],
+      [this.root, groupID, caller.userID, caller.isAdmin ? '1' : '0', client.versionID, client.version],
     )) as [MemberPageOutcome, string, number, number, string[], string[], string[], string, number];
     return {
       outcome,
@@ -90,6 +89,7 @@ export class SyncReader {
       updatedJson: updated.join(','),
       groupJson: group === '' ? null : group,
       sortVersion,
+      changes: deleted.length + inserted.length + updated.length,
     };
   }
 

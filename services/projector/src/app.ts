@@ -17,6 +17,7 @@ export type ProjectorConfig = Pick<
   | 'MAX_EVENT_BYTES'
   | 'DEDUPE_WINDOW'
   | 'SEQ_TOMBSTONES'
+  | 'SYNC_LOG_MAX'
   | 'KAFKA_SESSION_TIMEOUT_MS'
   | 'KAFKA_HEARTBEAT_INTERVAL_MS'
   | 'KAFKA_RETRIES'
@@ -79,6 +80,7 @@ export function build(deps: ProjectorDeps): Projector {
     root: config.REDIS_KEY_PREFIX,
     dedupeWindow: config.DEDUPE_WINDOW,
     seqTombstones: config.SEQ_TOMBSTONES,
+    syncLogMax: config.SYNC_LOG_MAX,
   });
   const stats: ProjectorStats = {
     batches: 0,

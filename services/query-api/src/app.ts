@@ -18,6 +18,7 @@ import { registerRequestLifecycle } from './request-lifecycle.js';
 import { decorateRequestState } from './request-state.js';
 import { registerAuthRoute } from './routes/auth.js';
 import { registerGroupRoutes } from './routes/groups.js';
+import { registerSyncRoutes } from './routes/sync.js';
 import { registerOperationRoutes, registerStatusRoute } from './routes/operations.js';
 import { createTokenStatusCheck } from './token-status.js';
 
@@ -127,7 +128,9 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
   await registerDocs(app);
   await registerProtection(app, config, admins);
   const { requireOperationID, authenticate } = createRequestChecks({ auth, admins, tokenStatus, redisFailure });
-  await registerGroupRoutes(app, { config, readModel, pageReads, admins, authenticate, redisFailure, pageCache });
+  const groupRoutes = { config, readModel, pageReads, admins, authenticate, redisFailure, pageCache };
+  await registerGroupRoutes(app, groupRoutes);
+  await registerSyncRoutes(app, groupRoutes);
   // Operators' view of the read model (pnpm status): admins only, off the query path.
   await registerStatusRoute(app, { config, redis, admins, authenticate, redisFailure });
   registerAuthRoute(app, { auth, secret: config.OPENIM_SECRET, admins, requireOperationID });

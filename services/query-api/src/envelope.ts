@@ -46,3 +46,26 @@ export function memberListEnvelope(total: number, membersJson: string): string {
 export function errorEnvelope(code: ErrCode, errDlt: string): string {
   return JSON.stringify({ errCode: code, errMsg: ErrMsg[code], errDlt });
 }
+
+/** A success whose `data` is JSON already (the sync routes assemble it from the read model's pieces). */
+export function dataEnvelope(dataJson: string): string {
+  return `${OK_HEAD}${dataJson}}`;
+}
+
+/** One incremental answer (join groups, or one group's members) as `data` JSON; `group` only for members. */
+export function incrementalJson(a: {
+  version: number;
+  versionID: string;
+  full: boolean;
+  deleted: readonly string[];
+  insertedJson: string;
+  updatedJson: string;
+  sortVersion: number;
+  group?: string | null;
+}): string {
+  const group = a.group === undefined ? '' : `,"group":${a.group ?? 'null'}`;
+  return (
+    `{"version":${a.version},"versionID":${JSON.stringify(a.versionID)},"full":${a.full},` +
+    `"delete":${JSON.stringify(a.deleted)},"insert":[${a.insertedJson}],"update":[${a.updatedJson}]${group},"sortVersion":${a.sortVersion}}`
+  );
+}

@@ -132,6 +132,7 @@ export async function registerDocs(app: FastifyInstance): Promise<void> {
       },
       tags: [
         { name: 'groups', description: 'group reads (OpenIM /group/*)' },
+        { name: 'sync', description: "the OpenIM SDK's group sync: full IDs and incremental changes from the version logs" },
         { name: 'auth', description: 'admin tokens' },
         { name: 'operations', description: 'health, readiness, metrics' },
       ],

@@ -28,11 +28,15 @@ export interface Reply {
 export class World {
   readonly root = uniqueId('qa');
   readonly redis: Redis;
-  constructor(readonly redisUrl = inject('testEnv').redisUrl) {
+  /** `syncLogMax`: entries kept per version log by this world's projection (SYNC_LOG_MAX). */
+  constructor(
+    readonly redisUrl = inject('testEnv').redisUrl,
+    private readonly syncLogMax?: number,
+  ) {
     this.redis = new Redis(redisUrl);
   }
   get readModel(): ReadModel {
-    return (this.model ??= new ReadModel(this.redis, { root: this.root, dedupeWindow: 128 }));
+    return (this.model ??= new ReadModel(this.redis, { root: this.root, dedupeWindow: 128, syncLogMax: this.syncLogMax }));
   }
   private model?: ReadModel;
   private offset = 0;
@@ -60,6 +64,11 @@ export class World {
     const app = await build({ config: this.config(overrides), redis: this.redis, ...deps });
     this.apps.push(app);
     return app;
+  }
+
+  /** The sync routes' versionID of this world's active generation: the epoch, then the generation in 8 hex digits. */
+  async versionID(): Promise<string> {
+    return `${await this.readModel.generations.ensureEpoch()}${this.gen.toString(16).padStart(8, '0')}`;
   }
 
   async stop(): Promise<void> {

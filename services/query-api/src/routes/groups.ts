@@ -2,8 +2,6 @@ import type { Config } from '@imgroups/config';
 import {
   CodeError,
   ErrCode,
-  GetFullJoinGroupIDsReq,
-  GetFullJoinGroupIDsResp,
   GetGroupMemberListReq,
   GetGroupMemberListResp,
   GetGroupsInfoReq,
@@ -19,11 +17,8 @@ import {
   joinedGroupListBody,
   JSON_CONTENT_TYPE,
   memberListEnvelope,
-  okEnvelope,
 } from '../envelope.js';
 import { parseArgs } from '../errors.js';
-import { idHash } from '../id-hash.js';
-import { withExactTopLevelIntegers } from '../json.js';
 import type { RouteDoc } from '../openapi.js';
 import type { PageCache } from '../page-cache.js';
 import type {} from '../request-state.js';
@@ -43,7 +38,7 @@ export interface GroupRoutesContext {
 }
 
 /** Token routes answer these besides 0, before their own: headers, token, body. */
-const TOKEN_ERRORS = [
+export const TOKEN_ERRORS = [
   ErrCode.Args,
   ErrCode.TokenExpired,
   ErrCode.TokenMalformed,
@@ -53,15 +48,15 @@ const TOKEN_ERRORS = [
   ErrCode.TokenNotExist,
   ErrCode.ServerInternal,
 ] as const;
-const TOKEN_HTTP_ERRORS = [413, 429, 503] as const;
+export const TOKEN_HTTP_ERRORS = [413, 429, 503] as const;
 
-function requireSelfOrAdmin(ctx: GroupRoutesContext, caller: string, userID: string, field: string) {
+export function requireSelfOrAdmin(ctx: GroupRoutesContext, caller: string, userID: string, field: string) {
   if (caller !== userID && !ctx.admins.has(caller)) {
     throw new CodeError(ErrCode.NoPermission, 'only the user or an admin may read this', { [field]: userID });
   }
 }
 
-/** The four group reads, all answered from the active generation by one Lua call each. */
+/** The group reads (the sync routes are in sync.ts), all answered from the active generation by one Lua call each. */
 export async function registerGroupRoutes(app: FastifyInstance, ctx: GroupRoutesContext): Promise<void> {
   const { config, readModel, pageReads, authenticate, pageCache } = ctx;
   // The generation the previous page read found active: a cached read tracks it (ReadModel.readPageCards).
@@ -172,51 +167,5 @@ export async function registerGroupRoutes(app: FastifyInstance, ctx: GroupRoutes
     }
     reply.header('content-type', JSON_CONTENT_TYPE);
     return memberListEnvelope(page.total, page.membersJson);
-  });
-
-  const fullIdsDoc: RouteDoc = {
-    summary: "All of a user's group IDs, unless the client already has them",
-    description:
-      '`idHash` is upstream\'s IdHash of the list: the first 8 bytes of md5 over the JSON-encoded (Go encoding/json) ' +
-      'ID list in list order (join time, then groupID), read as a big-endian uint64; 0 for no groups. When the ' +
-      'client sends the current hash, `equal` is true and `groupIDs` is []. `version` counts the changes to the ' +
-      "user's set; `versionID` is the read model's generation (it changes after a rebuild). Self or admin only.",
-    tags: ['groups'],
-    headers: 'operationID+token',
-    body: GetFullJoinGroupIDsReq,
-    data: GetFullJoinGroupIDsResp,
-    errCodes: [...TOKEN_ERRORS, ErrCode.NoPermission],
-    httpErrors: TOKEN_HTTP_ERRORS,
-  };
-  // idHash is a uint64: past 2^53 JSON.parse would round it, so this route's
-  // JSON parser recovers top-level integers exactly (json.ts).
-  await app.register(async (scope) => {
-    const parseJson = scope.getDefaultJsonParser('error', 'error');
-    scope.removeContentTypeParser('application/json');
-    scope.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-      void parseJson(request, body as string, (err, value) => {
-        if (err) return done(err, undefined);
-        done(null, withExactTopLevelIntegers(body as string, value));
-      });
-    });
-    scope.post('/group/get_full_join_group_ids', { onRequest: authenticate, config: { openapi: fullIdsDoc } }, async (request, reply) => {
-      const { userID, idHash: clientHash = 0n } = parseArgs(GetFullJoinGroupIDsReq, request.body);
-      request.fromUserID = userID;
-      requireSelfOrAdmin(ctx, request.userID, userID, 'userID');
-      let joined;
-      try {
-        joined = await readModel.readJoinedGroupIDs(userID);
-      } catch (err) {
-        throw ctx.redisFailure(err);
-      }
-      const equal = idHash(joined.groupIDs) === clientHash;
-      reply.header('content-type', JSON_CONTENT_TYPE);
-      return okEnvelope({
-        version: joined.version,
-        versionID: joined.versionID,
-        equal,
-        groupIDs: equal ? [] : joined.groupIDs,
-      });
-    });
   });
 }
