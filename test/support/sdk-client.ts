@@ -16,6 +16,13 @@
  *      get_group_member_list and get_full_group_member_user_ids; else its
  *      delete / insert / update are applied and a non-null `group` replaces
  *      the local GroupInfo. Member state of groups no longer local goes.
+ *
+ * One step beyond the SDK: the GroupInfo of the groups answered `full` is
+ * read again with get_groups_info. A full member answer carries no `group`
+ * (and the SDK ignores `group` on a full answer), so a client whose member
+ * log overflowed would keep the GroupInfo it had, memberCount and all, until
+ * the group's next change; the property test found it (see
+ * sdk-sync.rel.spec.ts) and this step is what keeps the copy equal.
  */
 
 /** One POST as the client's user: the envelope's `data`, or a thrown error for any errCode but 0. */
@@ -44,6 +51,8 @@ export interface SyncReport {
   asked: Map<string, { known: boolean }>;
   /** Groups whose member answer was `full`. */
   memberFull: string[];
+  /** Answers that were not full and changed something (join level and member level). */
+  incremental: number;
   /** Batch answers cut short by the bound (the client asked again for the rest). */
   bounded: number;
   /** Groups the batch left out for another reason (dismissed, unknown, not a member). */
@@ -64,7 +73,7 @@ export class SdkClient {
   ) {}
 
   async sync(): Promise<SyncReport> {
-    const report: SyncReport = { joinFull: false, asked: new Map(), memberFull: [], bounded: 0, leftOut: [], problems: [] };
+    const report: SyncReport = { joinFull: false, asked: new Map(), memberFull: [], incremental: 0, bounded: 0, leftOut: [], problems: [] };
     await this.syncJoins(report);
     for (const groupID of [...this.members.keys()]) if (!this.groups.has(groupID)) this.members.delete(groupID);
     await this.syncMembers(report);
@@ -78,6 +87,7 @@ export class SdkClient {
       version: this.version,
     });
     if (!d.full) {
+      if (d.delete.length + d.insert.length + d.update.length > 0) report.incremental++;
       for (const groupID of d.delete as string[]) this.groups.delete(groupID);
       for (const g of [...(d.insert as GroupInfo[]), ...(d.update as GroupInfo[])]) this.groups.set(g.groupID, g);
       this.versionID = d.versionID;
@@ -119,6 +129,7 @@ export class SdkClient {
           report.memberFull.push(groupID);
           await this.readMembers(groupID, report);
         } else {
+          if (a.delete.length + a.insert.length + a.update.length > 0 || a.group !== null) report.incremental++;
           this.applyMembers(groupID, a);
         }
       }
@@ -130,6 +141,10 @@ export class SdkClient {
       }
       report.leftOut.push(...rest);
       break;
+    }
+    if (report.memberFull.length > 0) {
+      const d = await this.post('/group/get_groups_info', { groupIDs: report.memberFull });
+      for (const g of d.groupInfos as GroupInfo[]) if (this.groups.has(g.groupID)) this.groups.set(g.groupID, g);
     }
   }
 

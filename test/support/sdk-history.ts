@@ -64,23 +64,32 @@ const ARBS = {
 type Weights = Record<Step['kind'], number>;
 /** Syncs between almost every change: incremental answers of a few entries. */
 const CHATTY: Weights = {
-  sync: 12, join: 8, leave: 6, create: 4, info: 4, role: 3, status: 2, transfer: 2, redeliver: 4, odd: 1, dismiss: 1, bulk: 1, rebuild: 1,
+  sync: 24, join: 16, leave: 12, create: 6, info: 8, role: 6, status: 4, transfer: 4, redeliver: 8, odd: 2, dismiss: 2, bulk: 2, rebuild: 1,
 };
 /** Long stretches without a sync: logs overflow, many groups change at once. */
 const QUIET: Weights = {
-  sync: 2, join: 8, leave: 6, create: 6, info: 4, role: 4, status: 1, transfer: 2, redeliver: 3, odd: 1, dismiss: 1, bulk: 2, rebuild: 1,
+  sync: 4, join: 16, leave: 12, create: 12, info: 8, role: 8, status: 2, transfer: 4, redeliver: 6, odd: 2, dismiss: 2, bulk: 4, rebuild: 1,
 };
 
+/** A few groups first, then the steps. */
 const stepsOf = (w: Weights, maxLength: number) =>
-  fc.array(fc.oneof(...(Object.keys(ARBS) as Step['kind'][]).map((k) => ({ arbitrary: ARBS[k], weight: w[k] }))), {
-    minLength: 5,
-    maxLength,
-  });
+  fc
+    .tuple(
+      fc.array(ARBS.create, { minLength: 1, maxLength: 4 }),
+      fc.array(fc.oneof(...(Object.keys(ARBS) as Step['kind'][]).map((k) => ({ arbitrary: ARBS[k], weight: w[k] }))), {
+        minLength: 5,
+        maxLength,
+        size: 'max',
+      }),
+    )
+    .map(([groups, steps]): Step[] => [...groups, ...steps]);
 
 /** A history: its steps, and the SYNC_LOG_MAX it runs with (10, the least the config allows, up to the default 200). */
 export const historyArb = fc.record({
   logMax: fc.constantFrom(10, 10, 12, 15, 20, 200),
-  steps: fc.oneof(stepsOf(CHATTY, 50), stepsOf(QUIET, 70)),
+  /** Events applied one per call, or in batches (all between two syncs) of apply calls of `chunk` events. */
+  delivery: fc.record({ batch: fc.boolean(), chunk: fc.integer({ min: 1, max: 6 }) }),
+  steps: fc.oneof(stepsOf(CHATTY, 100), stepsOf(QUIET, 120)),
 });
 
 const INFO_FIELDS = [

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { loadConfig } from '@imgroups/config';
 import { decodeEvent, type GroupEvent } from '@imgroups/contracts';
 import { build } from '@imgroups/query-api';
-import { ReadModel, type PositionedEvent } from '@imgroups/read-model';
+import { ReadModel, type Outcome, type PositionedEvent } from '@imgroups/read-model';
 import { ReferenceModel } from '@imgroups/read-model/test-helpers';
 import { openImToken, uniqueId, type RawGroupEvent } from '@imgroups/testing';
 import type { FastifyInstance } from 'fastify';
@@ -33,6 +33,8 @@ export interface LabStats {
   syncs: number;
   joinFull: number;
   memberFull: number;
+  /** Answers not full that changed something. */
+  incremental: number;
   /** Batch answers cut short by the 500-change bound. */
   bounded: number;
   /** Full answers by the rule that demanded them. */
@@ -46,6 +48,7 @@ export const emptyStats = (): LabStats => ({
   syncs: 0,
   joinFull: 0,
   memberFull: 0,
+  incremental: 0,
   bounded: 0,
   reasons: {},
 });
@@ -69,13 +72,22 @@ export class SdkLab {
   private ops = 0;
   private readonly admin: Post;
 
+  /** Deliveries not yet applied to Redis (the model has them): one batch of the partition. */
+  private pending: { positioned: PositionedEvent; want: Outcome }[] = [];
+
+  /**
+   * `delivery.batch`: events are applied in batches (everything between two
+   * syncs, in offset order, as a consumer's batch) in apply calls of
+   * `delivery.chunk` events; else one event per call.
+   */
   constructor(
     readonly redis: Redis,
     readonly redisUrl: string,
     readonly logMax: number,
     readonly stats: LabStats,
+    readonly delivery: { batch: boolean; chunk: number } = { batch: false, chunk: 1 },
   ) {
-    this.rm = new ReadModel(redis, { root: this.root, dedupeWindow: WINDOW, syncLogMax: logMax });
+    this.rm = new ReadModel(redis, { root: this.root, dedupeWindow: WINDOW, syncLogMax: logMax, chunkSize: delivery.chunk });
     this.rules = new FullRules(logMax);
     this.maker = new EventMaker(`${this.root.slice(3)}`);
     this.clients = this.maker.clients.map((u) => new SdkClient(u, this.poster(u)));
@@ -99,6 +111,7 @@ export class SdkLab {
 
   async close(): Promise<void> {
     await this.app?.close();
+    this.pending = [];
     // This history's keys only: the Redis is shared.
     for await (const keys of this.redis.scanStream({ match: `${this.root}:*`, count: 500 })) {
       if ((keys as string[]).length) await this.redis.unlink(...(keys as string[]));
@@ -115,28 +128,44 @@ export class SdkLab {
         if (this.messages.length === 0) return;
         const m = this.messages[this.messages.length - 1 - (step.back % this.messages.length)]!;
         this.stats.redeliveries++;
-        // The same message read again (a consumer's retry), or the producer's re-send: a new message.
-        return this.deliver(m.event, step.sameOffset ? Number(m.offset) : undefined);
+        // The same message read again (a consumer's retry, in a batch of its own), or the producer's re-send: a new message.
+        if (!step.sameOffset) return this.deliver(m.event);
+        await this.flush();
+        this.deliver(m.event, Number(m.offset));
+        return this.flush();
       }
       default:
-        for (const raw of this.maker.events(step, this.model) ?? []) await this.deliver(decode(raw));
+        for (const raw of this.maker.events(step, this.model) ?? []) this.deliver(decode(raw));
+        if (!this.delivery.batch) await this.flush();
     }
   }
 
-  /** Apply one event to the projection and the model; `offset` given: a redelivery of that message. */
-  private async deliver(event: GroupEvent, offset?: number): Promise<void> {
+  /** One delivery of an event: to the model now, to Redis with the batch; `offset` given: a redelivery of that message. */
+  private deliver(event: GroupEvent, offset?: number): void {
     const at = offset ?? ++this.offset;
-    if (offset === undefined) this.messages.push({ offset: String(at), event });
+    const positioned = { offset: String(at), event };
+    if (offset === undefined) this.messages.push(positioned);
     const before = viewOf(this.model, event.groupID);
-    const want = this.model.deliver(at, event);
-    const [got] = await this.rm.apply(this.gen, 0, [{ offset: String(at), event }], String(at));
-    this.stats.events++;
-    if (got !== want) this.mismatches.push(`${event.type} ${event.groupID} at ${at}: projection says ${got}, model ${want}`);
+    this.pending.push({ positioned, want: this.model.deliver(at, event) });
     this.rules.record(event.groupID, changesOf(before, viewOf(this.model, event.groupID)));
+    this.stats.events++;
+  }
+
+  /** Apply the pending batch to the active generation, its last offset as the checkpoint. */
+  async flush(): Promise<void> {
+    const batch = this.pending;
+    if (batch.length === 0) return;
+    this.pending = [];
+    const last = batch[batch.length - 1]!.positioned.offset;
+    const got = await this.rm.apply(this.gen, 0, batch.map((b) => b.positioned), last);
+    batch.forEach(({ positioned: { offset, event }, want }, i) => {
+      if (got[i] !== want) this.mismatches.push(`${event.type} ${event.groupID} at ${offset}: projection says ${got[i]}, model ${want}`);
+    });
   }
 
   /** Replay every message into a new generation and make it active (as `pnpm rebuild` does, without Kafka). */
   private async rebuild(): Promise<void> {
+    await this.flush();
     const gens = this.rm.generations;
     const next = await gens.nextGeneration();
     await gens.startRebuild({ generation: next, consumerGroup: `${this.root}-rebuild`, startedAt: Date.now() });
@@ -149,11 +178,13 @@ export class SdkLab {
   }
 
   private async sync(client: SdkClient): Promise<void> {
+    await this.flush();
     const u = client.userID;
     const joinRule = this.rules.joinFull(u);
     const report = await client.sync();
     this.stats.syncs++;
     this.stats.bounded += report.bounded;
+    this.stats.incremental += report.incremental;
     const judge = (what: string, full: boolean, rule: string | null) => {
       if (full) this.stats.reasons[rule ?? 'unexpected'] = (this.stats.reasons[rule ?? 'unexpected'] ?? 0) + 1;
       if (full !== (rule !== null)) this.unexpected.push(`${u}: ${what} answered ${full ? 'full' : 'incrementally'}; the rules say ${rule ?? 'incremental'}`);
