@@ -54,7 +54,12 @@ const ARBS = {
   role: fc.record({ kind: fc.constant('role' as const), group: ix, user: ix, role: fc.constantFrom(20 as const, 60 as const) }),
   transfer: fc.record({ kind: fc.constant('transfer' as const), group: ix, user: ix }),
   dismiss: fc.record({ kind: fc.constant('dismiss' as const), group: ix }),
-  bulk: fc.record({ kind: fc.constant('bulk' as const), group: ix, size: fc.integer({ min: 20, max: 190 }) }),
+  bulk: fc.record({
+    kind: fc.constant('bulk' as const),
+    group: ix,
+    // Around a small SYNC_LOG_MAX (the boundary of overflow), or large.
+    size: fc.oneof({ arbitrary: fc.integer({ min: 2, max: 25 }), weight: 2 }, { arbitrary: fc.integer({ min: 26, max: 190 }), weight: 1 }),
+  }),
   odd: fc.record({ kind: fc.constant('odd' as const), group: ix, user: ix, variant: fc.nat({ max: 4 }) }),
   redeliver: fc.record({ kind: fc.constant('redeliver' as const), back: ix, sameOffset: fc.boolean() }),
   sync: fc.record({ kind: fc.constant('sync' as const), client: fc.nat({ max: CLIENTS - 1 }) }),
