@@ -84,3 +84,17 @@ it('sdk-sync: a batch answer cut by the 500-change bound makes the client ask ag
   // Only first syncs are full: clients 0 and 1 (join log, five groups), client 2 (no group).
   expect(stats.reasons).toEqual({ 'first sync': 6 + 6 + 1 });
 });
+
+it('sdk-sync: a member who joined and then changed is still a new member to a client from before the join (found by the property)', async () => {
+  // The member log held the member's latest change only ("changed"): the answer put the member in
+  // `update` and gave no `group`, so the client kept the old memberCount.
+  const steps: Step[] = [
+    { kind: 'create', owner: 0, others: [] },
+    { kind: 'sync', client: 0 },
+    { kind: 'join', group: 0, users: [1] },
+    { kind: 'role', group: 0, user: 0, role: 60 },
+    { kind: 'sync', client: 0 },
+  ];
+  const lab = await runHistory(10, steps, emptyStats());
+  expect(lab.clients[0]!.groups.values().next().value).toMatchObject({ memberCount: 2 });
+});
