@@ -5,7 +5,8 @@ import fc from 'fast-check';
 /**
  * Random histories for the SDK-flow property test: steps that are events
  * (creations, joins, leaves and kicks, info changes, status changes, role
- * changes, owner transfers, dismissals, bulk joins of many users, the odd
+ * changes, owner transfers, dismissals, bulk joins of many users, a user
+ * joining or leaving every group at once, the odd
  * event that changes nothing, redeliveries of an applied event at its own or
  * a later offset), interleaved with "client N syncs" and "rebuild".
  *
@@ -19,10 +20,10 @@ import fc from 'fast-check';
 export const CLIENTS = 3;
 export const POOL = 6;
 /** At most this many groups per history: enough for a user's join log to overflow a small SYNC_LOG_MAX. */
-export const MAX_GROUPS = 16;
+export const MAX_GROUPS = 24;
 
 export type Step =
-  | { kind: 'create'; owner: number; others: number[] }
+  | { kind: 'create'; owner: number; others: number[]; count: number }
   | { kind: 'join'; group: number; users: number[] }
   | { kind: 'leave'; group: number; user: number; count: number; kicked: boolean }
   | { kind: 'info'; group: number; field: number; value: number }
@@ -31,6 +32,7 @@ export type Step =
   | { kind: 'transfer'; group: number; user: number }
   | { kind: 'dismiss'; group: number }
   | { kind: 'bulk'; group: number; size: number }
+  | { kind: 'spree'; user: number; leave: boolean }
   | { kind: 'odd'; group: number; user: number; variant: number }
   | { kind: 'redeliver'; back: number; sameOffset: boolean }
   | { kind: 'sync'; client: number }
@@ -40,7 +42,12 @@ const ix = fc.nat({ max: 63 });
 const pool = fc.uniqueArray(fc.nat({ max: POOL - 1 }), { minLength: 1, maxLength: 3 });
 
 const ARBS = {
-  create: fc.record({ kind: fc.constant('create' as const), owner: ix, others: fc.uniqueArray(fc.nat({ max: POOL - 1 }), { maxLength: 4 }) }),
+  create: fc.record({
+    kind: fc.constant('create' as const),
+    owner: ix,
+    others: fc.uniqueArray(fc.nat({ max: POOL - 1 }), { maxLength: 4 }),
+    count: fc.oneof({ arbitrary: fc.constant(1), weight: 3 }, { arbitrary: fc.integer({ min: 2, max: 6 }), weight: 1 }),
+  }),
   join: fc.record({ kind: fc.constant('join' as const), group: ix, users: pool }),
   leave: fc.record({
     kind: fc.constant('leave' as const),
@@ -60,6 +67,7 @@ const ARBS = {
     // Around a small SYNC_LOG_MAX (the boundary of overflow), or large.
     size: fc.oneof({ arbitrary: fc.integer({ min: 2, max: 25 }), weight: 2 }, { arbitrary: fc.integer({ min: 26, max: 190 }), weight: 1 }),
   }),
+  spree: fc.record({ kind: fc.constant('spree' as const), user: ix, leave: fc.boolean() }),
   odd: fc.record({ kind: fc.constant('odd' as const), group: ix, user: ix, variant: fc.nat({ max: 4 }) }),
   redeliver: fc.record({ kind: fc.constant('redeliver' as const), back: ix, sameOffset: fc.boolean() }),
   sync: fc.record({ kind: fc.constant('sync' as const), client: fc.nat({ max: CLIENTS - 1 }) }),
@@ -69,11 +77,16 @@ const ARBS = {
 type Weights = Record<Step['kind'], number>;
 /** Syncs between almost every change: incremental answers of a few entries. */
 const CHATTY: Weights = {
-  sync: 24, join: 16, leave: 12, create: 6, info: 8, role: 6, status: 4, transfer: 4, redeliver: 8, odd: 2, dismiss: 2, bulk: 2, rebuild: 1,
+  sync: 24, join: 16, leave: 12, create: 6, info: 8, role: 6, status: 4, transfer: 4, redeliver: 8, odd: 2, dismiss: 2, bulk: 2, spree: 1, rebuild: 1,
 };
 /** Long stretches without a sync: logs overflow, many groups change at once. */
 const QUIET: Weights = {
-  sync: 4, join: 16, leave: 12, create: 12, info: 8, role: 8, status: 2, transfer: 4, redeliver: 6, odd: 2, dismiss: 2, bulk: 4, rebuild: 1,
+  sync: 4, join: 16, leave: 12, create: 12, info: 8, role: 8, status: 2, transfer: 4, redeliver: 6, odd: 2, dismiss: 2, bulk: 4, spree: 3, rebuild: 1,
+};
+
+/** Users joining and leaving many groups between syncs: join logs overflow. */
+const CHURN: Weights = {
+  sync: 6, join: 8, leave: 8, create: 10, info: 2, role: 2, status: 1, transfer: 1, redeliver: 3, odd: 1, dismiss: 3, bulk: 1, spree: 10, rebuild: 1,
 };
 
 /** A few groups first, then the steps. */
@@ -94,7 +107,7 @@ export const historyArb = fc.record({
   logMax: fc.constantFrom(10, 10, 12, 15, 20, 200),
   /** Events applied one per call, or in batches (all between two syncs) of apply calls of `chunk` events. */
   delivery: fc.record({ batch: fc.boolean(), chunk: fc.integer({ min: 1, max: 6 }) }),
-  steps: fc.oneof(stepsOf(CHATTY, 100), stepsOf(QUIET, 120)),
+  steps: fc.oneof(stepsOf(CHATTY, 100), stepsOf(QUIET, 120), stepsOf(CHURN, 100)),
 });
 
 const INFO_FIELDS = [
@@ -130,15 +143,20 @@ export class EventMaker {
     this.clock += 1000;
     const at = this.clock;
     if (step.kind === 'create') {
-      if (this.groups >= MAX_GROUPS) return null;
-      const groupID = `${this.prefix}g${this.groups++}`;
       const owner = this.user(step.owner);
       const others = step.others.map((i) => this.user(i)).filter((u) => u !== owner);
-      return [ev.created(groupID, { userID: owner, joinTime: at }, others.map((userID) => ({ userID, joinTime: at })), { createTime: at })];
+      const count = Math.min(step.count, MAX_GROUPS - this.groups);
+      if (count <= 0) return null;
+      return Array.from({ length: count }, () =>
+        ev.created(`${this.prefix}g${this.groups++}`, { userID: owner, joinTime: at }, others.map((userID) => ({ userID, joinTime: at })), {
+          createTime: at,
+        }),
+      );
     }
     if (step.kind === 'sync' || step.kind === 'rebuild' || step.kind === 'redeliver') return null;
     const live = [...model.groups].filter(([, g]) => !g.dismissed).map(([id]) => id).sort();
     if (step.kind === 'odd') return [this.odd(step, model, live, at)];
+    if (step.kind === 'spree') return this.spree(this.user(step.user), step.leave, model, live, at);
     if (live.length === 0) return null;
     const groupID = live[step.group % live.length]!;
     const g = model.groups.get(groupID)!;
@@ -181,6 +199,16 @@ export class EventMaker {
       case 'dismiss':
         return [ev.dismissed(groupID)];
     }
+  }
+
+  /** `userID` joins every live group it is not in, or leaves every one it is in (but owns). */
+  private spree(userID: string, leave: boolean, model: ReferenceModel, live: string[], at: number): RawGroupEvent[] | null {
+    const events = live.flatMap((groupID) => {
+      const g = model.groups.get(groupID)!;
+      if (!leave) return g.members.has(userID) ? [] : [ev.joined(groupID, [{ userID, joinTime: at }])];
+      return g.members.has(userID) && g.fields.ownerUserID !== userID ? [ev.left(groupID, [userID])] : [];
+    });
+    return events.length ? events : null;
   }
 
   /** An event the projection records and ignores: it changes no log. */

@@ -186,7 +186,8 @@ export class SdkLab {
     this.stats.bounded += report.bounded;
     this.stats.incremental += report.incremental;
     const judge = (what: string, full: boolean, rule: string | null) => {
-      if (full) this.stats.reasons[rule ?? 'unexpected'] = (this.stats.reasons[rule ?? 'unexpected'] ?? 0) + 1;
+      const key = `${what.split(' ')[0]}: ${rule ?? 'unexpected'}`;
+      if (full) this.stats.reasons[key] = (this.stats.reasons[key] ?? 0) + 1;
       if (full !== (rule !== null)) this.unexpected.push(`${u}: ${what} answered ${full ? 'full' : 'incrementally'}; the rules say ${rule ?? 'incremental'}`);
     };
     judge('join sync', report.joinFull, joinRule);
@@ -220,7 +221,7 @@ export class SdkLab {
       const g = this.model.groups.get(groupID)!;
       const model = [...g.members].map(([id, m]) => `${id}:${m.role}:${m.joinTime}`).sort();
       const api = [...members.values()].map((m) => `${m.userID}:${m.roleLevel}:${m.joinTime}`).sort();
-      const mine = [...local.members.values()].map((m) => `${m.userID}:${m.roleLevel}:${m.joinTime}`).sort();
+      const mine = [...local.members.values()].map((m) => `${m.userID}:${m.roleLevel}:${String(m.joinTime)}`).sort();
       if (!isDeepStrictEqual(mine, model)) this.mismatches.push(`${u}: ${groupID} members ${fmt(mine)}, projection ${fmt(model)}`);
       if (!isDeepStrictEqual(api, model)) this.mismatches.push(`${groupID}: get_group_member_list ${fmt(api)}, model ${fmt(model)}`);
       for (const [id, m] of local.members) {

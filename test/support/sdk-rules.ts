@@ -29,7 +29,7 @@ export function viewOf(model: ReferenceModel, groupID: string): GroupView | null
   const g = model.groups.get(groupID);
   const card = model.card(groupID);
   if (!g || !card) return null;
-  const { memberCount: _count, ...info } = card;
+  const info = { ...card, memberCount: undefined };
   return { info: JSON.stringify(info), members: new Map([...g.members].map(([u, m]) => [u, `${m.role}|${m.joinTime}`])) };
 }
 
