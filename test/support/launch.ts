@@ -16,13 +16,16 @@ export interface ServiceProcess {
 export const ENTRIES = {
   projector: 'services/projector/src/main.ts',
   queryApi: 'services/query-api/src/main.ts',
+  openimBridge: 'services/openim-bridge/src/main.ts',
+  /** The bridge's operator commands (`pnpm openim:import`, `pnpm openim:reconcile`). */
+  openimCli: 'services/openim-bridge/src/cli.ts',
 } as const;
 
-export function launchService(name: string, entry: string, env: Record<string, string>): ServiceProcess {
+export function launchService(name: string, entry: string, env: Record<string, string>, args: string[] = []): ServiceProcess {
   let output = '';
   // One process, not tsx's wrapper and a child: a signal (SIGKILL included)
   // must reach the service itself.
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', join(REPO_ROOT, entry)], {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', join(REPO_ROOT, entry), ...args], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -45,4 +48,14 @@ export function launchService(name: string, entry: string, env: Record<string, s
       return { code, ms: Date.now() - started };
     },
   };
+}
+
+/** A command run to its end, as an operator runs it (tsx on its entry, environment variables only): its exit code and output. */
+export async function runCommand(entry: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  const run = launchService(entry, entry, env, args);
+  // 'close' comes after 'exit', once the output is read to its end.
+  const closed = new Promise<void>((done) => run.child.once('close', () => done()));
+  const code = await run.exited;
+  await closed;
+  return { code, output: run.output() };
 }

@@ -45,6 +45,9 @@ export const LUA_PARTS = {
   card: () => luaFile('lib/card.lua'),
   wire: () => luaFile('lib/wire.lua'),
   member: () => luaFile('lib/member.lua'),
+  applyState: () => luaFile('apply/state.lua'),
+  applyMembers: () => luaFile('apply/members.lua'),
+  applySnapshot: () => luaFile('apply/snapshot.lua'),
 } as const;
 export type LuaPart = keyof typeof LUA_PARTS;
 
@@ -58,7 +61,19 @@ export function assembleScript(name: string, parts: readonly LuaPart[], instead:
 }
 
 /** The apply script's parts. */
-export const APPLY_PARTS: readonly LuaPart[] = ['keys', 'groupFields', 'wireSpec', 'writes', 'log', 'card', 'wire'];
+export const APPLY_PARTS: readonly LuaPart[] = [
+  'keys',
+  'groupFields',
+  'wireSpec',
+  'writes',
+  'log',
+  'card',
+  'wire',
+  // apply.lua in parts, in order (each its own file, so none is long): see apply.lua's header.
+  'applyState',
+  'applyMembers',
+  'applySnapshot',
+];
 
 /** The sync read scripts' parts: the version logs and the versionID. */
 const SYNC_PARTS: readonly LuaPart[] = ['keys', 'log', 'member'];

@@ -154,6 +154,23 @@ describe('seq orders changes per entity', () => {
     }
   });
 
+  it('a rename half-applied by a call that failed, then redelivered with a join in the same call: the card stays whole', async () => {
+    // Found by the property test: the card was written, its count's offset (_n) was not.
+    for (let crashAfter = 0; crashAfter <= 8; crashAfter++) {
+      const s = await stream();
+      await s.send(s.created(undefined, ['u1']));
+      const rename = s.make('group.info_updated', { groupName: 'a much longer name than before' });
+      const join = s.make('member.joined', { members: [{ userID: 'u2', roleLevel: 20, joinTime: T + 3 }] });
+      const chunk = [{ offset: '1', event: rename }, { offset: '2', event: join }];
+      await crashingApplier(s.rm, crashAfter)
+        .apply(s.gen, 0, chunk)
+        .catch((err: unknown) => expect(String(err)).toContain('INJECTED'));
+      await s.rm.apply(s.gen, 0, chunk);
+      for (const { offset, event } of chunk) s.model.deliver(Number(offset), event);
+      expect(await s.card(), `crash after ${crashAfter} writes`).toMatchObject({ memberCount: 3, groupName: 'a much longer name than before' });
+    }
+  });
+
   it('a newer join of a current member takes its join time: the leave between them never came', async () => {
     const s = await stream();
     await s.send(s.created(1, ['u1']));

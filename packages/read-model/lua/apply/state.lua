@@ -1,0 +1,144 @@
+-- The apply script's state (apply.lua is the whole story; scripts.ts
+-- assembles the parts in order: state.lua, members.lua, snapshot.lua, then
+-- apply.lua's loop): the arguments, the version logs' writes, the groups a
+-- chunk touches and their cards.
+local call = redis.call
+local root, gen = ARGV[1], ARGV[2]
+if gen == '' then
+  gen = call('GET', k_active(root))
+  if not gen then return redis.error_reply('NOGEN no active generation under ' .. root) end
+end
+local window = tonumber(ARGV[3])
+local partition = ARGV[4]
+local checkpoint = ARGV[5]
+local tombstones = tonumber(ARGV[6])
+local A = cjson.decode(ARGV[7])
+local log_max = tonumber(ARGV[8])
+local out = {}
+
+-- Version logs (lib/log.lua). Each entry is written in the same call as the
+-- change it records and before it: a call that fails in between leaves the
+-- change to its redelivery, which finds the entry written (log_ensure) or
+-- writes it. A redelivery of a finished change finds nothing to do and adds
+-- nothing to a log.
+local versions = {} -- log key -> its version, as this call advanced it
+local function log_put(key, id, state)
+  local v = (versions[key] or log_version(key)) + 1
+  versions[key] = v
+  if W('ZADD', key, v * 4 + state, id) == 1 then
+    -- A new ID: past the bound the oldest entries go and the floor rises
+    -- to the newest of them (the marker LOG_FLOOR sorts first).
+    local n = call('ZCARD', key)
+    if n > log_max then
+      local marked = call('ZSCORE', key, LOG_FLOOR) and 1 or 0
+      if n - marked > log_max then
+        local dropped = W('ZPOPMIN', key, n - log_max)
+        W('ZADD', key, math.floor(tonumber(dropped[#dropped]) / 4) * 4, LOG_FLOOR)
+      end
+    end
+  end
+  return v
+end
+
+-- As log_put, unless the ID's latest entry already says so.
+local function log_ensure(key, id, state)
+  if log_state(key, id) ~= state then log_put(key, id, state) end
+end
+
+-- The groups this chunk touches: keys and info fields read once, then kept
+-- here as the chunk changes them.
+local groups, touched = {}, {}
+local function group(gid)
+  local g = groups[gid]
+  if g then return g end
+  local ik = k_groupInfo(root, gen, gid)
+  local v = call('HMGET', ik, 'status', '_o', '_p', '_n', '_c', '_s', '_q', '_f', '_m')
+  g = {
+    id = gid, ik = ik, ck = k_groupCard(root, gen, gid), mk = k_groupMembers(root, gen, gid),
+    fk = k_groupMemberInfo(root, gen, gid), sk = k_groupSeen(root, gen, gid),
+    qk = k_groupMemberSeq(root, gen, gid), gk = k_groupGone(root, gen, gid),
+    lk = k_groupMemberLog(root, gen, gid),
+    status = v[1], off = v[2], part = v[3], pos = tonumber(v[4]),
+    c0 = tonumber(v[5]), seen = tonumber(v[6]), delta = 0, fresh = 0,
+    q = tonumber(v[7]) or 0, floor = tonumber(v[8]) or 0, versioned = v[9] == '1',
+  }
+  g.verify = not g.c0 -- nothing to trust
+  groups[gid] = g
+  touched[#touched + 1] = g
+  return g
+end
+
+-- The offset, written now rather than at the end: every event this call
+-- recorded against the group counts as done from here on.
+local function cover(g)
+  if g.fresh > 0 then
+    W('HSET', g.ik, '_o', g.off, '_p', partition)
+    g.fresh = 0
+  end
+end
+
+-- A live group without a card is one whose dismissal failed half-way (it
+-- drops the card and the window before writing status 2): the events
+-- re-applied before the redelivered dismissal finishes have no card to
+-- change, and it will not be answered again.
+local function live_card(g)
+  local raw = call('GET', g.ck)
+  g.raw = raw
+  return raw and cjson.decode(raw)
+end
+
+-- Rare (patches, status changes, transfers): decode, change, re-encode; the
+-- count stays what the card says, the end of the chunk brings it up to date.
+-- A card that changed is a change of the group's own info in its member log.
+local function rewrite(g, c)
+  local body, pos = card(c, num(c.memberCount))
+  if body ~= g.raw then
+    log_put(g.lk, '', LOG_CHANGED)
+    W('SET', g.ck, body)
+    g.raw = body
+  end
+  -- Also when the card is already this body: a call that failed after
+  -- writing it may not have moved _n (set_count writes the count there).
+  if pos ~= g.pos then
+    W('HSET', g.ik, '_n', pos)
+    g.pos = pos
+  end
+end
+
+-- Overwrite the card's count digits with s: in place when the length stays
+-- (SETRANGE, no bytes through Lua), else spliced. 'old' is what the card
+-- holds, when known; a stale _n is noticed and the key looked for.
+local function set_count(g, s, old)
+  local raw
+  local np = #COUNT_PREFIX
+  if g.pos then
+    if not old then
+      local near = call('GETRANGE', g.ck, g.pos - np, g.pos + 11)
+      if string.sub(near, 1, np) == COUNT_PREFIX then old = string.match(near, '^%d+', np + 1) end
+    end
+    if old == s then return end
+    if old and #old == #s then
+      W('SETRANGE', g.ck, g.pos, s)
+      return
+    end
+    raw = call('GET', g.ck)
+    if not raw then return end
+    if old and string.sub(raw, g.pos - np + 1, g.pos) == COUNT_PREFIX then
+      W('SET', g.ck, string.sub(raw, 1, g.pos) .. s .. string.sub(raw, g.pos + #old + 1))
+      return
+    end
+  else
+    raw = call('GET', g.ck)
+    if not raw then return end
+  end
+  -- Every key is followed by ':' and every string value by ',' or '}', and a
+  -- quote inside a value is escaped, so this finds the key, never a value.
+  local _, b = string.find(raw, COUNT_PREFIX, 1, true)
+  local e = string.find(raw, ',', b + 1, true)
+  if string.sub(raw, b + 1, e - 1) ~= s then W('SET', g.ck, string.sub(raw, 1, b) .. s .. string.sub(raw, e)) end
+  if g.pos ~= b then
+    W('HSET', g.ik, '_n', b)
+    g.pos = b
+  end
+end
+
