@@ -6,9 +6,11 @@ import fc from 'fast-check';
  * Random histories for the SDK-flow property test: steps that are events
  * (creations, joins, leaves and kicks, info changes, status changes, role
  * changes, owner transfers, dismissals, bulk joins of many users, a user
- * joining or leaving every group at once, the odd
- * event that changes nothing, redeliveries of an applied event at its own or
- * a later offset), interleaved with "client N syncs" and "rebuild".
+ * joining or leaving every group at once, the odd event that changes
+ * nothing, redeliveries of an applied event at its own or a later offset),
+ * interleaved with "client N syncs" and "rebuild". Three mixes: syncs
+ * between almost every change, long stretches without one (member logs
+ * overflow), and users joining and leaving many groups (join logs overflow).
  *
  * A step names its targets by index; they are resolved against the
  * projection's state when the step runs (`live[group % live.length]`), so
