@@ -45,9 +45,11 @@ local function remove_member(g, uid)
 end
 
 -- A member's detail or join time changed; `sorts`: its place in the
--- members' order may have moved (sortVersion).
+-- members' order may have moved (sortVersion). A member whose entry says
+-- joined stays joined: a client from before the join must still be told of
+-- a new member (insert, and the group's memberCount in `group`).
 local function log_member_change(g, uid, sorts)
-  local v = log_put(g.lk, uid, LOG_CHANGED)
+  local v = log_put(g.lk, uid, log_state(g.lk, uid) == LOG_JOINED and LOG_JOINED or LOG_CHANGED)
   if sorts then W('HSET', g.ik, '_r', v) end
 end
 
