@@ -17,12 +17,12 @@
  *      delete / insert / update are applied and a non-null `group` replaces
  *      the local GroupInfo. Member state of groups no longer local goes.
  *
- * One step beyond the SDK: the GroupInfo of the groups answered `full` is
- * read again with get_groups_info. A full member answer carries no `group`
- * (and the SDK ignores `group` on a full answer), so a client whose member
- * log overflowed would keep the GroupInfo it had, memberCount and all, until
- * the group's next change; the property test found it (see
- * sdk-sync.rel.spec.ts) and this step is what keeps the copy equal.
+ * One step beyond the SDK: a full member answer's `group` is taken as the
+ * group's GroupInfo (the SDK ignores `group` on a full answer). Without it a
+ * client whose member log overflowed would keep the GroupInfo it had,
+ * memberCount and all, until the group's next change; the property test
+ * found that (see sdk-sync.rel.spec.ts), so this service sends the group
+ * with every full member answer (docs/http-api.md "Group sync").
  */
 
 /** One POST as the client's user: the envelope's `data`, or a thrown error for any errCode but 0. */
@@ -128,6 +128,8 @@ export class SdkClient {
         if (a.full) {
           report.memberFull.push(groupID);
           await this.readMembers(groupID, report);
+          if (a.group === null) report.problems.push(`${this.userID}: a full member answer for ${groupID} without its group`);
+          else if (this.groups.has(groupID)) this.groups.set(groupID, a.group as GroupInfo);
         } else {
           if (a.delete.length + a.insert.length + a.update.length > 0 || a.group !== null) report.incremental++;
           this.applyMembers(groupID, a);
@@ -141,10 +143,6 @@ export class SdkClient {
       }
       report.leftOut.push(...rest);
       break;
-    }
-    if (report.memberFull.length > 0) {
-      const d = await this.post('/group/get_groups_info', { groupIDs: report.memberFull });
-      for (const g of d.groupInfos as GroupInfo[]) if (this.groups.has(g.groupID)) this.groups.set(g.groupID, g);
     }
   }
 

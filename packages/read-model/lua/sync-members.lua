@@ -9,10 +9,10 @@
 -- admin), 'not_found' or 'dismissed', checked in that order as
 -- get_group_member_list does.
 --
--- Full as for the join log (sync-joins.lua). `group` is the group's card
--- when its own info changed since the client's version, or (unlike
--- upstream, whose clients' memberCount then goes stale) when members joined
--- or left. sortVersion: the log's version of the last change of a role or a
+-- Full as for the join log (sync-joins.lua), with the group's card as
+-- `group`. Else `group` is the card when its own info changed since the
+-- client's version, or (unlike upstream, whose clients' memberCount then
+-- goes stale) when members joined or left. sortVersion: the log's version of the last change of a role or a
 -- join time (the members' order), 0 when none.
 local root, gid, caller, admin = ARGV[1], ARGV[2], ARGV[3], ARGV[4] == '1'
 local cvid, cver = ARGV[5], tonumber(ARGV[6])
@@ -30,7 +30,9 @@ local vid = version_id(root, gen)
 local lk = k_groupMemberLog(root, gen, gid)
 local version = log_version(lk)
 if vid == '' or cvid ~= vid or cver <= 0 or cver > version or cver < log_floor(lk) then
-  return {'ok', vid, version, 1, none, none, none, '', sortVersion}
+  -- The client reads the members whole; the group's card comes along, so
+  -- its GroupInfo (memberCount) is whole too.
+  return {'ok', vid, version, 1, none, none, none, redis.call('GET', k_groupCard(root, gen, gid)) or '', sortVersion}
 end
 local left, joined, changed, card = {}, {}, {}, ''
 if cver < version then

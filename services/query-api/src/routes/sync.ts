@@ -172,8 +172,8 @@ export async function registerSyncRoutes(app: FastifyInstance, ctx: GroupRoutesC
       description:
         `${FULL_RULE} Else \`delete\` holds the members who left since, \`insert\` and \`update\` the ` +
         'GroupMemberFullInfo of those who joined or changed (role, join time). `group` is the GroupInfo when the ' +
-        "group's own info changed since, or members joined or left (its memberCount; upstream only for its info), " +
-        'else null. `sortVersion` is the version of the last change of a role or join time. A member of the group ' +
+        "answer is full, the group's own info changed since, or members joined or left (its memberCount; upstream " +
+        'only for its info), else null. `sortVersion` is the version of the last change of a role or join time. A member of the group ' +
         'or an admin; 1201 unknown group, 1204 dismissed.',
       tags: ['sync'],
       headers: 'operationID+token',
