@@ -1,3 +1,4 @@
+import { INFO_PATCH_FIELDS } from '@imgroups/contracts';
 import type { ReferenceModel } from '@imgroups/read-model/test-helpers';
 import { ev, type RawGroupEvent } from '@imgroups/testing';
 import fc from 'fast-check';
@@ -112,17 +113,8 @@ export const historyArb = fc.record({
   steps: fc.oneof(stepsOf(CHATTY, 100), stepsOf(QUIET, 120), stepsOf(CHURN, 100)),
 });
 
-const INFO_FIELDS = [
-  'groupName',
-  'notification',
-  'introduction',
-  'faceURL',
-  'ex',
-  'needVerification',
-  'lookMemberInfo',
-  'applyMemberFriend',
-  'notificationUserID',
-] as const;
+/** The editable fields but the time (a Millis): those a rename-like step changes. */
+const INFO_FIELDS = INFO_PATCH_FIELDS.filter((f) => f !== 'notificationUpdateTime');
 
 /** Turns event steps into raw events against the projection's current state (the reference model). */
 export class EventMaker {

@@ -49,22 +49,22 @@ export const GroupIn = z.object({
 });
 export type GroupIn = z.infer<typeof GroupIn>;
 
+const InfoPatchFields = z.object({
+  groupName: shortText,
+  notification: longText,
+  introduction: longText,
+  faceURL: shortText,
+  ex: longText,
+  needVerification: z.union([z.literal(0), z.literal(1), z.literal(2)]),
+  lookMemberInfo: z.union([z.literal(0), z.literal(1)]),
+  applyMemberFriend: z.union([z.literal(0), z.literal(1)]),
+  notificationUpdateTime: Millis,
+  notificationUserID: z.string().max(64),
+});
+/** The group's own editable fields: those `group.info_updated` may carry. */
+export const INFO_PATCH_FIELDS = Object.keys(InfoPatchFields.shape) as (keyof z.infer<typeof InfoPatchFields>)[];
 /** The fields `group.info_updated` may carry; at least one. */
-export const InfoPatch = z
-  .object({
-    groupName: shortText,
-    notification: longText,
-    introduction: longText,
-    faceURL: shortText,
-    ex: longText,
-    needVerification: z.union([z.literal(0), z.literal(1), z.literal(2)]),
-    lookMemberInfo: z.union([z.literal(0), z.literal(1)]),
-    applyMemberFriend: z.union([z.literal(0), z.literal(1)]),
-    notificationUpdateTime: Millis,
-    notificationUserID: z.string().max(64),
-  })
-  .partial()
-  .refine((p) => Object.keys(p).length > 0, 'must change at least one field');
+export const InfoPatch = InfoPatchFields.partial().refine((p) => Object.keys(p).length > 0, 'must change at least one field');
 export type InfoPatch = z.infer<typeof InfoPatch>;
 
 /**

@@ -1,4 +1,4 @@
-import type { GroupDismissed } from '@imgroups/contracts';
+import { INFO_PATCH_FIELDS, type GroupDismissed } from '@imgroups/contracts';
 import { keyspace, ReadModel } from '@imgroups/read-model';
 import type { Redis } from 'ioredis';
 import type { OpenIMGroupInfo } from './members.js';
@@ -42,18 +42,8 @@ export interface Finding {
   detail: string;
 }
 
-const COMPARED_FIELDS = [
-  'groupName',
-  'notification',
-  'introduction',
-  'faceURL',
-  'ex',
-  'needVerification',
-  'lookMemberInfo',
-  'applyMemberFriend',
-  'notificationUpdateTime',
-  'notificationUserID',
-] as const;
+/** Editable fields, compared one by one: the group's own info. */
+const COMPARED_FIELDS = INFO_PATCH_FIELDS;
 
 const sample = (ids: string[]) => `${ids.slice(0, 5).join(', ')}${ids.length > 5 ? `, … (${ids.length})` : ''}`;
 
