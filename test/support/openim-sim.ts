@@ -1,5 +1,5 @@
 import { chatRecord, goAppAdmin, goGroupInfo, goVersion, notificationRecord, serverMsgID } from '@imgroups/openim-bridge';
-import type { OpenIMApiStandIn, StandInGroup } from '@imgroups/openim-bridge/testing';
+import { standInGroupInfo, type OpenIMApiStandIn, type StandInGroup } from '@imgroups/openim-bridge/testing';
 
 /**
  * OpenIM, as far as the bridge can see it: each group operation changes the
@@ -83,24 +83,7 @@ export class OpenIMSim {
       }),
     );
     const g: StandInGroup = {
-      info: {
-        groupID,
-        groupName: o.name,
-        notification: '',
-        introduction: '',
-        faceURL: '',
-        ownerUserID: o.owner,
-        createTime: t,
-        ex: '',
-        status: 0,
-        creatorUserID: creator,
-        groupType: 2,
-        needVerification: 0,
-        lookMemberInfo: 0,
-        applyMemberFriend: 0,
-        notificationUpdateTime: 0,
-        notificationUserID: '',
-      },
+      info: standInGroupInfo({ groupID, groupName: o.name, ownerUserID: o.owner, creatorUserID: creator, createTime: t }),
       members,
       version: 1,
       versionID: serverMsgID(`${groupID}:versions`).slice(0, 24),

@@ -147,26 +147,27 @@ export function standInGroup(groupID: string, n: number, opts: { version?: numbe
     inviterUserID: i === 0 ? '' : owner,
   }));
   return {
-    info: {
-      groupID,
-      groupName: `group ${groupID}`,
-      notification: '',
-      introduction: '',
-      faceURL: '',
-      ownerUserID: owner,
-      createTime,
-      ex: '',
-      status: 0,
-      creatorUserID: owner,
-      groupType: 2,
-      needVerification: 0,
-      lookMemberInfo: 0,
-      applyMemberFriend: 0,
-      notificationUpdateTime: 0,
-      notificationUserID: '',
-    },
+    info: standInGroupInfo({ groupID, groupName: `group ${groupID}`, ownerUserID: owner, creatorUserID: owner, createTime }),
     members,
     version: opts.version ?? n,
     versionID: '6650a1b2c3d4e5f601234567',
+  };
+}
+
+/** A new group's GroupInfo as OpenIM's API answers it: these fields, the rest at their defaults. */
+export function standInGroupInfo(g: { groupID: string; groupName: string; ownerUserID: string; creatorUserID: string; createTime: number }) {
+  return {
+    ...g,
+    notification: '',
+    introduction: '',
+    faceURL: '',
+    ex: '',
+    status: 0,
+    groupType: 2,
+    needVerification: 0,
+    lookMemberInfo: 0,
+    applyMemberFriend: 0,
+    notificationUpdateTime: 0,
+    notificationUserID: '',
   };
 }
