@@ -23,6 +23,18 @@ export const CONFIG_DOCS: Readonly<Record<keyof Config, VariableDoc>> = {
   REDIS_COMMAND_TIMEOUT_MS: {
     description: 'query API: a Redis command fails (errCode 500) after this, also while reconnecting',
   },
+  REDIS_CLUSTER_NODES: {
+    description:
+      'comma-separated `host:port` seed nodes of a Redis Cluster: the read model runs on the Cluster and `REDIS_URL` is not used for it ' +
+      '([Redis Cluster](operations.md#redis-cluster)); unset = one Redis at `REDIS_URL`',
+  },
+  REDIS_WAIT_REPLICAS: {
+    description:
+      'projector: replicas every write must reach (`WAIT`) before the offsets it covers are committed; not reached within ' +
+      '`REDIS_WAIT_TIMEOUT_MS` = the chunk is applied again (idempotent). `0` = off',
+    derivedDefault: '`1` with `REDIS_CLUSTER_NODES`, else `0`',
+  },
+  REDIS_WAIT_TIMEOUT_MS: { description: 'projector: how long one `WAIT` waits for `REDIS_WAIT_REPLICAS`' },
 
   KAFKA_BROKERS: { description: 'comma-separated `host:port` list' },
   KAFKA_CLIENT_ID: { description: 'kafkajs client ID (the operator commands append `-rebuild`, `-verify`, `-status`)' },

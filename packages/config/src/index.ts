@@ -28,6 +28,11 @@ const Schema = z.object({
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').default('redis://127.0.0.1:6379'),
   REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, 'letters, digits, _ . - (1-32)').default('rm'),
   REDIS_COMMAND_TIMEOUT_MS: int(10, 60_000).default(1000),
+  // Redis Cluster: seed nodes; when set, REDIS_URL is not used for the read model.
+  REDIS_CLUSTER_NODES: csv.pipe(z.array(hostPort)).optional(),
+  // Writes reach this many replicas (WAIT) before the projector commits their offsets; default 1 on Cluster, 0 otherwise.
+  REDIS_WAIT_REPLICAS: int(0, 16).optional(),
+  REDIS_WAIT_TIMEOUT_MS: int(10, 60_000).default(2000),
 
   KAFKA_BROKERS: csv.pipe(z.array(hostPort)).default(['127.0.0.1:9092']),
   KAFKA_CLIENT_ID: z.string().min(1).default('imgroups'),
@@ -97,7 +102,8 @@ const Schema = z.object({
 
 type Parsed = z.infer<typeof Schema>;
 export type Config = Readonly<
-  Omit<Parsed, 'DLQ_TOPIC' | 'TOKEN_STATUS_REDIS_URL' | 'OPENIM_KAFKA_BROKERS' | 'OPENIM_DLQ_TOPIC'> & {
+  Omit<Parsed, 'DLQ_TOPIC' | 'TOKEN_STATUS_REDIS_URL' | 'OPENIM_KAFKA_BROKERS' | 'OPENIM_DLQ_TOPIC' | 'REDIS_WAIT_REPLICAS'> & {
+    REDIS_WAIT_REPLICAS: number;
     DLQ_TOPIC: string;
     TOKEN_STATUS_REDIS_URL: string;
     OPENIM_KAFKA_BROKERS: string[];
@@ -134,6 +140,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ...c,
     DLQ_TOPIC: c.DLQ_TOPIC ?? `${c.EVENTS_TOPIC}.dlq`,
     TOKEN_STATUS_REDIS_URL: c.TOKEN_STATUS_REDIS_URL ?? c.REDIS_URL,
+    REDIS_WAIT_REPLICAS: c.REDIS_WAIT_REPLICAS ?? (c.REDIS_CLUSTER_NODES ? 1 : 0),
     OPENIM_KAFKA_BROKERS: c.OPENIM_KAFKA_BROKERS ?? c.KAFKA_BROKERS,
     OPENIM_DLQ_TOPIC: c.OPENIM_DLQ_TOPIC ?? `${c.EVENTS_TOPIC}.openim-bridge.dlq`,
   });

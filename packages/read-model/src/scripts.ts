@@ -1,16 +1,14 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { GROUP_INFO_FIELDS, NUMERIC_GROUP_FIELDS } from '@imgroups/contracts';
-import type { Redis } from 'ioredis';
-import { luaKeyFunctions } from './keys.js';
+import type { RedisClient } from './redis-client.js';
 import { luaWireSpec } from './wire.js';
 
 /**
  * The Lua scripts, read from packages/read-model/lua/*.lua at start and
  * assembled here. A script is its .lua file after the parts it uses:
  *
- * - rendered from TypeScript, data only, so each layout exists once: the key
- *   functions (keys.ts), GROUP_FIELDS / NUMERIC_FIELDS (contracts' GroupInfo
+ * - rendered from TypeScript, data only, so each layout exists once: GROUP_FIELDS / NUMERIC_FIELDS (contracts' GroupInfo
  *   fields, for the card), WIRE_OPS (wire.ts, for reading the events);
  * - shared Lua from lua/lib/: writes.lua (W, how the apply script writes),
  *   log.lua (the version logs), card.lua, wire.lua, member.lua (a member's
@@ -37,7 +35,6 @@ function luaGroupFields(): string {
 
 /** The parts a script can be assembled from, each with a name for its banner. */
 export const LUA_PARTS = {
-  keys: () => luaKeyFunctions(),
   groupFields: () => luaGroupFields(),
   wireSpec: () => luaWireSpec(),
   writes: () => luaFile('lib/writes.lua'),
@@ -88,24 +85,40 @@ export class LuaScript {
     this.sha = createHash('sha1').update(source).digest('hex');
   }
 
-  async run(redis: Redis, args: (string | number)[]): Promise<unknown> {
+  /**
+   * Every key the script touches is in `keys` (KEYS), all in one hash slot
+   * (keys.ts): on a Redis Cluster the call goes to the node of that slot.
+   */
+  async run(redis: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    onScriptCall?.(this.name, keys);
     try {
-      return await redis.evalsha(this.sha, 0, ...args);
+      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
     } catch (err) {
-      if (isNoScript(err)) return redis.eval(this.source, 0, ...args);
+      if (isNoScript(err)) return redis.eval(this.source, keys.length, ...keys, ...args);
       throw err;
     }
   }
 
   /** As run(), with bulk strings in the reply as Buffers (integers stay numbers): no UTF-8 decoding. */
-  async runBuffer(redis: Redis, args: (string | number)[]): Promise<unknown> {
+  async runBuffer(redis: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    onScriptCall?.(this.name, keys);
     try {
-      return await redis.callBuffer('EVALSHA', this.sha, 0, ...args);
+      return await redis.callBuffer('EVALSHA', this.sha, keys.length, ...keys, ...args);
     } catch (err) {
-      if (isNoScript(err)) return redis.callBuffer('EVAL', this.source, 0, ...args);
+      if (isNoScript(err)) return redis.callBuffer('EVAL', this.source, keys.length, ...keys, ...args);
       throw err;
     }
   }
+}
+
+/**
+ * Test hook: called with every script call's name and keys before it is sent
+ * (the slot test records them; test-helpers.ts recordScriptCalls). Unset in
+ * production.
+ */
+let onScriptCall: ((name: string, keys: readonly string[]) => void) | undefined;
+export function setScriptCallObserver(observer: ((name: string, keys: readonly string[]) => void) | undefined): void {
+  onScriptCall = observer;
 }
 
 const isNoScript = (err: unknown) => err instanceof Error && err.message.startsWith('NOSCRIPT');
