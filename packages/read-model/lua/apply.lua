@@ -1,13 +1,17 @@
--- Applies a chunk of events to one generation, atomically (a crash lands
--- between chunks, never inside an event). Runs after the rendered key
--- functions, GROUP_FIELDS, WIRE_OPS, lib/writes.lua (W), lib/log.lua,
--- lib/card.lua and lib/wire.lua (scripts.ts assembles it).
+-- Applies one group's events of a chunk, atomically (a crash lands
+-- between calls, never inside an event), in the group's hash slot: the
+-- group's side of each event. apply.ts splits a chunk by group, runs this
+-- per group, then lua/apply-user.lua per user with what this returns, then
+-- the checkpoint (lua/checkpoint.lua). Runs after GROUP_FIELDS, WIRE_OPS,
+-- lib/writes.lua (W), lib/log.lua, lib/card.lua and lib/wire.lua
+-- (scripts.ts assembles it).
 --
--- ARGV: root, generation ('' = the active one), dedupe window, partition,
---       checkpoint offset ('' = none), membership tombstones kept per group,
---       the events (wire.ts: a JSON array of strings), entries kept per
---       version log.
--- Returns {generation written, {outcome per event}} (evolve.ts OUTCOMES).
+-- KEYS: the group's keys (keys.ts GROUP_KEYS). ARGV: dedupe window,
+--       partition, membership tombstones kept, the events (wire.ts: a JSON
+--       array of strings), entries kept per version log.
+-- Returns {{outcome per event} (evolve.ts OUTCOMES), {userID, state, ...}
+-- (state: join time, or -1: not a member), fanout (1: the fanout set holds
+-- users; apply.ts deletes it once their lists are done)}.
 --
 -- The info hash of a group holds no group field but `status`: the card is
 -- where the fields live. Beside it the guard and bookkeeping fields, all read
@@ -44,9 +48,14 @@ local k = 0
 for e in wire_events(A) do
   k = k + 1
   local op, off, s = e.op, e.offset, tonumber(e.seq)
-  local g = group(e.groupID)
   local status = g.status
   local outcome = 'applied'
+  -- Users whose lists this event may change (see user_state in state.lua).
+  if op == 'join' or op == 'create' or op == 'snapshot' then
+    for _, m in ipairs(e.members) do mention(m.userID) end
+  elseif op == 'leave' then
+    for _, uid in ipairs(e.userIDs) do mention(uid) end
+  end
 
   -- Idempotency guards. All of a group's events share a partition, so a
   -- (partition, offset) at or below the last applied one is a redelivery;
@@ -73,7 +82,7 @@ for e in wire_events(A) do
     if parts > 1 then members, held = stage(g, e, part, parts) end
     if members then
       apply_snapshot(g, e.fields, members, s)
-      if parts > 1 then W('DEL', k_groupSnapshot(root, gen, g.id), k_groupSnapshotMembers(root, gen, g.id)) end
+      if parts > 1 then W('DEL', HK, HMK) end
     else
       outcome = held
     end
@@ -212,8 +221,8 @@ for e in wire_events(A) do
   out[k] = outcome
 end
 
--- Per group: the card's count, then the bookkeeping in one HSET.
-for _, g in ipairs(touched) do
+-- The card's count, then the bookkeeping in one HSET.
+do
   local h = {}
   if g.status and g.status ~= '2' then
     if g.verify then
@@ -233,10 +242,21 @@ for _, g in ipairs(touched) do
   if #h > 0 then W('HSET', g.ik, unpack(h)) end
 end
 
-if checkpoint ~= '' then
-  local ckk = k_ckpt(root, gen)
-  local prev = call('HGET', ckk, partition)
-  if not prev or tonumber(prev) < tonumber(checkpoint) then W('HSET', ckk, partition, checkpoint) end
+-- The users' side: every state this call set, every other user mentioned as
+-- the member set has it now, and every user the fanout set holds (a
+-- dismissal's or a snapshot's leaves, perhaps of an earlier call whose
+-- users' side never ran).
+local states = {}
+for _, uid in ipairs(mentioned) do
+  if users[uid] == nil then users[uid] = call('ZSCORE', g.mk, uid) or -1 end
 end
-return {gen, out}
-
+if g.fanout then
+  for _, uid in ipairs(call('ZRANGE', g.ok, 0, -1)) do
+    if users[uid] == nil then users[uid] = -1 end
+  end
+end
+for uid, st in pairs(users) do
+  states[#states + 1] = uid
+  states[#states + 1] = st
+end
+return done({out, states, g.fanout and 1 or 0})

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 import { Applier, type ApplierOptions, type PositionedEvent } from './apply.js';
 import type { Outcome } from './evolve.js';
 import { Generations } from './generations.js';
@@ -23,7 +23,7 @@ export class ReadModel {
   readonly sync: SyncReader;
 
   constructor(
-    readonly redis: Redis,
+    readonly redis: RedisClient,
     readonly options: ReadModelOptions,
   ) {
     this.generations = new Generations(redis, options.root);

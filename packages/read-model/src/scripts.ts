@@ -59,7 +59,6 @@ export function assembleScript(name: string, parts: readonly LuaPart[], instead:
 
 /** The apply script's parts. */
 export const APPLY_PARTS: readonly LuaPart[] = [
-  'keys',
   'groupFields',
   'wireSpec',
   'writes',
@@ -72,8 +71,11 @@ export const APPLY_PARTS: readonly LuaPart[] = [
   'applySnapshot',
 ];
 
+/** The users' side of a chunk (apply-user.lua): writes and the version logs. */
+export const APPLY_USER_PARTS: readonly LuaPart[] = ['writes', 'log'];
+
 /** The sync read scripts' parts: the version logs and the versionID. */
-const SYNC_PARTS: readonly LuaPart[] = ['keys', 'log', 'member'];
+const SYNC_PARTS: readonly LuaPart[] = ['log', 'member'];
 
 /** A Lua script run by EVALSHA, loaded on first use or after a Redis restart (NOSCRIPT). */
 export class LuaScript {
@@ -128,9 +130,11 @@ const script = (name: string, parts: readonly LuaPart[] = []) => new LuaScript(n
 /** Every production script, assembled once at start. */
 export const SCRIPTS = {
   apply: script('apply', APPLY_PARTS),
-  page: script('page', ['keys']),
-  groupsInfo: script('groups-info', ['keys']),
-  memberPage: script('member-page', ['keys', 'member']),
+  applyUser: script('apply-user', APPLY_USER_PARTS),
+  checkpoint: script('checkpoint'),
+  page: script('page'),
+  groupsInfo: script('groups-info'),
+  memberPage: script('member-page', ['member']),
   joinedIds: script('joined-ids', SYNC_PARTS),
   syncJoins: script('sync-joins', SYNC_PARTS),
   syncMembers: script('sync-members', SYNC_PARTS),

@@ -9,7 +9,7 @@
 import { decodeEvent, type GroupEvent } from '@imgroups/contracts';
 import { Applier } from './apply.js';
 import type { ReadModel } from './index.js';
-import { APPLY_PARTS, assembleScript, LuaScript, luaFile } from './scripts.js';
+import { APPLY_PARTS, APPLY_USER_PARTS, assembleScript, LuaScript, luaFile } from './scripts.js';
 import { ReferenceModel, type GroupCard } from './reference-model.js';
 
 export { ReferenceModel, type GroupCard };
@@ -97,20 +97,36 @@ export async function diffProjection(
 }
 
 /**
- * lua/apply.lua assembled with lua/test/crash-after.lua in place of
- * lib/writes.lua: it fails after N writes (its last argument), keeping them,
- * as a Redis error half-way (out of memory) would. The production script
- * carries no test hook.
+ * lua/apply.lua and lua/apply-user.lua assembled with lua/test/crash-after.lua
+ * in place of lib/writes.lua: a call fails after N writes (its last argument),
+ * keeping them, as a Redis error half-way (out of memory) would. The
+ * production scripts carry no test hook.
  */
-export const CRASHING_APPLY = new LuaScript(
-  'apply+crash-after',
-  assembleScript('apply', APPLY_PARTS, { writes: luaFile('test/crash-after.lua') }),
-);
+const crashAfter = { writes: luaFile('test/crash-after.lua') };
+export const CRASHING_APPLY = new LuaScript('apply+crash-after', assembleScript('apply', APPLY_PARTS, crashAfter));
+export const CRASHING_APPLY_USER = new LuaScript('apply-user+crash-after', assembleScript('apply-user', APPLY_USER_PARTS, crashAfter));
 
 /** lua/test/wire-echo.lua: the events of a wire as lib/wire.lua reads them, as JSON. */
 export const WIRE_ECHO = new LuaScript('wire-echo', assembleScript('test/wire-echo', ['wireSpec', 'wire']));
 
-/** An Applier whose every chunk fails after `writes` writes (the error says INJECTED). */
+/**
+ * An Applier whose every chunk fails after `writes` writes in all (the error
+ * says INJECTED): its calls run one at a time, each told how many writes are
+ * left of the budget and answering how many it made.
+ */
 export function crashingApplier(rm: ReadModel, writes: number): Applier {
-  return new Applier(rm.redis, rm.options, CRASHING_APPLY, [writes]);
+  let left = writes;
+  let first = true;
+  return new Applier(rm.redis, rm.options, {
+    group: CRASHING_APPLY,
+    user: CRASHING_APPLY_USER,
+    extraArgs: (call) => {
+      if (call === 0 && !first) left = writes; // a new chunk: the budget again
+      first = false;
+      return [left];
+    },
+    onReply: (tail) => {
+      left -= Number(tail[0]);
+    },
+  });
 }

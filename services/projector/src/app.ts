@@ -1,7 +1,7 @@
 import { decodeEvent } from '@imgroups/contracts';
 import type { Config } from '@imgroups/config';
 import { OUTCOMES, ReadModel, type Outcome, type PositionedEvent } from '@imgroups/read-model';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@imgroups/read-model';
 import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { deadLetter, type DeadLetter } from './dead-letter.js';
@@ -28,7 +28,7 @@ export type ProjectorConfig = Pick<
 
 export interface ProjectorDeps {
   config: ProjectorConfig;
-  redis: Redis;
+  redis: RedisClient;
   kafka: Kafka;
   logger: Logger;
   /** Messages per slice: decode, dead-letter, apply, then resolve. */
@@ -81,6 +81,10 @@ export function build(deps: ProjectorDeps): Projector {
     dedupeWindow: config.DEDUPE_WINDOW,
     seqTombstones: config.SEQ_TOMBSTONES,
     syncLogMax: config.SYNC_LOG_MAX,
+    // Nothing acknowledged is lost in a failover: a chunk's writes reach the
+    // replicas before its offsets are resolved (and so committed).
+    waitReplicas: config.REDIS_WAIT_REPLICAS,
+    waitTimeoutMs: config.REDIS_WAIT_TIMEOUT_MS,
   });
   const stats: ProjectorStats = {
     batches: 0,

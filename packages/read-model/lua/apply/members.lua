@@ -1,45 +1,34 @@
 -- The apply script's member changes, versions (seq), dismissal and
 -- creation (after apply/state.lua; see apply.lua).
--- The user's side first (set, then join log), the group's member log and
--- member set last: the member set is what says "done", so a half-done add is
--- finished by the redelivery. A group new to the user's set means a new
--- member (a half-done remove is always finished first: it is the earlier
--- event); else the member set decides, and the logs are ensured. A group
--- being created (`quiet`) logs no member: its log starts with one entry.
+-- A member joins: the member log and detail, then the member set, which
+-- is what says "done" (a call that fails half-way is finished by the
+-- redelivery: the log entry is ensured, not added twice). The user's side
+-- follows in apply-user.lua. A group being created (`quiet`) logs no
+-- member: its log starts with one entry.
 local function add_member(g, m, quiet)
   local u, j = m.userID, m.joinTime
-  local uk, jl = k_userJoined(root, gen, u), k_userJoinLog(root, gen, u)
-  local put = log_put
-  if W('ZADD', uk, 'NX', j, g.id) == 1 then
-    log_put(jl, g.id, LOG_JOINED)
-  else
+  if call('ZSCORE', g.mk, u) then
     g.verify = true
-    if call('ZSCORE', g.mk, u) then return false end
-    log_ensure(jl, g.id, LOG_JOINED)
-    W('ZADD', uk, j, g.id)
-    put = log_ensure
+    return false
   end
-  if not quiet then put(g.lk, u, LOG_JOINED) end
+  if not quiet then log_ensure(g.lk, u, LOG_JOINED) end
   W('HSET', g.fk, u, m.detail)
+  if g.fanout then W('ZREM', g.ok, u) end
   W('ZADD', g.mk, j, u)
+  user_state(u, j)
   g.delta = g.delta + 1
   return true
 end
 
 local function remove_member(g, uid)
-  local jl = k_userJoinLog(root, gen, uid)
-  local put = log_put
-  if W('ZREM', k_userJoined(root, gen, uid), g.id) == 1 then
-    log_put(jl, g.id, LOG_LEFT)
-  else
+  if not call('ZSCORE', g.mk, uid) then
     g.verify = true
-    if not call('ZSCORE', g.mk, uid) then return false end
-    log_ensure(jl, g.id, LOG_LEFT)
-    put = log_ensure
+    return false
   end
-  put(g.lk, uid, LOG_LEFT)
+  log_ensure(g.lk, uid, LOG_LEFT)
   W('HDEL', g.fk, uid)
   W('ZREM', g.mk, uid)
+  user_state(uid, -1)
   g.delta = g.delta - 1
   return true
 end
@@ -123,15 +112,18 @@ local function rejoin(g, m)
   local u, j = m.userID, m.joinTime
   if call('HGET', g.fk, u) == m.detail and tonumber(call('ZSCORE', g.mk, u)) == tonumber(j) then return end
   log_member_change(g, u, true)
-  W('ZADD', k_userJoined(root, gen, u), j, g.id)
   W('HSET', g.fk, u, m.detail)
   W('ZADD', g.mk, j, u)
+  user_state(u, j)
 end
 
 -- The group leaves every member's list and its card goes; the info hash
 -- stays as a tombstone (status 2, written last) so later events for it are
 -- recognised and ignored, keeping the GroupInfo get_groups_info answers for
--- it (_t, from the card, before the card goes).
+-- it (_t, from the card, before the card goes). The members move to the
+-- fanout set (its members are users whose lists may still show the group):
+-- the redelivery of a dismissal whose users' side never ran finds them there
+-- (apply.lua), and apply.ts deletes the set once every list is done.
 local function dismiss(g)
   local raw = call('GET', g.ck)
   if raw then
@@ -139,16 +131,19 @@ local function dismiss(g)
     c.status = '2'
     W('HSET', g.ik, '_t', (card(c, 0)))
   end
-  for _, uid in ipairs(call('ZRANGE', g.mk, 0, -1)) do
-    local jl = k_userJoinLog(root, gen, uid)
-    if W('ZREM', k_userJoined(root, gen, uid), g.id) == 1 then
-      log_put(jl, g.id, LOG_LEFT)
-    else
-      log_ensure(jl, g.id, LOG_LEFT)
+  local members = call('ZRANGE', g.mk, 0, -1)
+  for i = 1, #members, 1000 do
+    local batch = {}
+    for x = i, math.min(i + 999, #members) do
+      batch[#batch + 1] = -1
+      batch[#batch + 1] = members[x]
     end
+    W('ZADD', g.ok, unpack(batch))
+    g.fanout = true
   end
-  cover(g) -- the window goes: the offset keeps the chunk's earlier events done
-  W('DEL', g.mk, g.fk, g.sk, g.ck, g.qk, g.gk, g.lk, k_groupSnapshot(root, gen, g.id), k_groupSnapshotMembers(root, gen, g.id))
+  for _, uid in ipairs(members) do user_state(uid, -1) end
+  cover(g) -- the window goes: the offset keeps the call's earlier events done
+  W('DEL', g.mk, g.fk, g.sk, g.ck, g.qk, g.gk, g.lk, HK, HMK)
   W('HSET', g.ik, 'status', '2')
   g.status = '2'
 end

@@ -7,7 +7,7 @@
 -- number of parts) or it is an orphan, ignored. Returns every member once
 -- the last part is in, else nil and the outcome.
 local function stage(g, e, part, parts)
-  local hk, sk = k_groupSnapshot(root, gen, g.id), k_groupSnapshotMembers(root, gen, g.id)
+  local hk, sk = HK, HMK
   local id = (e.seq or '') .. '/' .. parts
   if part == 1 then
     W('DEL', hk, sk)
@@ -72,7 +72,12 @@ local function apply_snapshot(g, c, members, s)
   end
   for _, uid in ipairs(call('ZRANGE', g.mk, 0, -1)) do
     if not listed[uid] and newer_member(g, uid, s) then
-      remove_member(g, uid)
+      -- No event names this user: the fanout set keeps the leave until the
+      -- users' side is done (apply.lua), for the redelivery.
+      if remove_member(g, uid) then
+        W('ZADD', g.ok, -1, uid)
+        g.fanout = true
+      end
       record_member(g, uid, s, false)
     end
   end

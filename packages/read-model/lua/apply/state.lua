@@ -1,20 +1,30 @@
 -- The apply script's state (apply.lua is the whole story; scripts.ts
 -- assembles the parts in order: state.lua, members.lua, snapshot.lua, then
--- apply.lua's loop): the arguments, the version logs' writes, the groups a
--- chunk touches and their cards.
+-- apply.lua's loop): the arguments, the version logs' writes, the group and
+-- its card, the users whose side the call leaves to apply-user.lua.
 local call = redis.call
-local root, gen = ARGV[1], ARGV[2]
-if gen == '' then
-  gen = call('GET', k_active(root))
-  if not gen then return redis.error_reply('NOGEN no active generation under ' .. root) end
-end
-local window = tonumber(ARGV[3])
-local partition = ARGV[4]
-local checkpoint = ARGV[5]
-local tombstones = tonumber(ARGV[6])
-local A = cjson.decode(ARGV[7])
-local log_max = tonumber(ARGV[8])
+-- KEYS: the group's keys, in keys.ts GROUP_KEYS order (one hash slot).
+local IK, CK, MK, FK, SK, QK, GK, HK, HMK, LK, OK = unpack(KEYS)
+local window = tonumber(ARGV[1])
+local partition = ARGV[2]
+local tombstones = tonumber(ARGV[3])
+local A = cjson.decode(ARGV[4])
+local log_max = tonumber(ARGV[5])
 local out = {}
+
+-- The users' side of the call (apply.ts runs apply-user.lua per user after
+-- this call): the state each user mentioned by an event must have for this
+-- group, once the call is done: a join time, or -1 (not a member). A state
+-- the call set is known; any other user mentioned (a duplicate, a stale or
+-- no-op change: perhaps the redelivery of a call whose users' side never
+-- ran) takes the member set's word at the end.
+local users, mentioned = {}, {}
+local function user_state(uid, joinTime)
+  users[uid] = joinTime
+end
+local function mention(uid)
+  mentioned[#mentioned + 1] = uid
+end
 
 -- Version logs (lib/log.lua). Each entry is written in the same call as the
 -- change it records and before it: a call that fails in between leaves the
@@ -45,27 +55,20 @@ local function log_ensure(key, id, state)
   if log_state(key, id) ~= state then log_put(key, id, state) end
 end
 
--- The groups this chunk touches: keys and info fields read once, then kept
--- here as the chunk changes them.
-local groups, touched = {}, {}
-local function group(gid)
-  local g = groups[gid]
-  if g then return g end
-  local ik = k_groupInfo(root, gen, gid)
-  local v = call('HMGET', ik, 'status', '_o', '_p', '_n', '_c', '_s', '_q', '_f', '_m')
+-- The group: keys and info fields read once, then kept here as the call
+-- changes them. Every event of the call is this group's (apply.ts splits a
+-- chunk by group).
+local g
+do
+  local v = call('HMGET', IK, 'status', '_o', '_p', '_n', '_c', '_s', '_q', '_f', '_m')
   g = {
-    id = gid, ik = ik, ck = k_groupCard(root, gen, gid), mk = k_groupMembers(root, gen, gid),
-    fk = k_groupMemberInfo(root, gen, gid), sk = k_groupSeen(root, gen, gid),
-    qk = k_groupMemberSeq(root, gen, gid), gk = k_groupGone(root, gen, gid),
-    lk = k_groupMemberLog(root, gen, gid),
+    ik = IK, ck = CK, mk = MK, fk = FK, sk = SK, qk = QK, gk = GK, lk = LK, ok = OK,
     status = v[1], off = v[2], part = v[3], pos = tonumber(v[4]),
     c0 = tonumber(v[5]), seen = tonumber(v[6]), delta = 0, fresh = 0,
     q = tonumber(v[7]) or 0, floor = tonumber(v[8]) or 0, versioned = v[9] == '1',
   }
   g.verify = not g.c0 -- nothing to trust
-  groups[gid] = g
-  touched[#touched + 1] = g
-  return g
+  g.fanout = call('EXISTS', OK) == 1
 end
 
 -- The offset, written now rather than at the end: every event this call

@@ -1,4 +1,6 @@
--- Every write of the apply script goes through W: in production it is
--- redis.call itself. The test harness loads test/crash-after.lua in its
--- place (src/test-helpers.ts), so no test hook ships in this script.
+-- Every write of the apply scripts goes through W: in production it is
+-- redis.call itself, and done(reply) is the reply. The test harness loads
+-- test/crash-after.lua in its place (src/test-helpers.ts), so no test hook
+-- ships in these scripts.
 local W = redis.call
+local function done(reply) return reply end

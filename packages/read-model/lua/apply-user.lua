@@ -1,0 +1,52 @@
+-- The users' side of a chunk, for one user, in the user's hash slot: after
+-- lua/apply.lua has applied the groups' side, each group the user's list
+-- must change for takes the state the group's call returned. Runs after
+-- lib/writes.lua (W) and lib/log.lua (scripts.ts assembles it).
+--
+-- KEYS: the user's joined set and join log (keys.ts USER_KEYS).
+-- ARGV: entries kept per version log, then pairs: groupID, state (a join
+--       time, or -1: not a member).
+--
+-- A state is what the group's member set says at the end of a call, so
+-- writing it again is a no-op: the redelivery of a chunk whose users' side
+-- failed half-way sets the same states, or newer ones, never older. The log
+-- entry comes before the list's change (a call that fails in between leaves
+-- the change to its redelivery, which finds the entry there).
+local call = redis.call
+local JK, JL = KEYS[1], KEYS[2]
+local log_max = tonumber(ARGV[1])
+
+local version, count -- read when first needed
+local function log_put(gid, state)
+  version = (version or log_version(JL)) + 1
+  if W('ZADD', JL, version * 4 + state, gid) == 1 then
+    -- A new ID: past the bound the oldest entries go and the floor rises
+    -- to the newest of them (the marker LOG_FLOOR sorts first).
+    if count then count = count + 1 else count = call('ZCARD', JL) end
+    if count > log_max then
+      local marked = call('ZSCORE', JL, LOG_FLOOR) and 1 or 0
+      if count - marked > log_max then
+        local dropped = W('ZPOPMIN', JL, count - log_max)
+        W('ZADD', JL, math.floor(tonumber(dropped[#dropped]) / 4) * 4, LOG_FLOOR)
+        count = call('ZCARD', JL)
+      end
+    end
+  end
+end
+
+-- (#ARGV - 1: the test harness appends one argument, lua/test/crash-after.lua)
+for i = 2, #ARGV - 1, 2 do
+  local gid, state = ARGV[i], ARGV[i + 1]
+  local had = call('ZSCORE', JK, gid)
+  local logged = log_state(JL, gid)
+  if state == '-1' then
+    -- Left: logged when the list has it, or its log says joined (the list's
+    -- change failed after the entry, or the entry is older than the bound).
+    if (had or logged == LOG_JOINED) and logged ~= LOG_LEFT then log_put(gid, LOG_LEFT) end
+    if had then W('ZREM', JK, gid) end
+  else
+    if logged ~= LOG_JOINED then log_put(gid, LOG_JOINED) end
+    if had ~= state then W('ZADD', JK, state, gid) end
+  end
+end
+return done({})
