@@ -4,8 +4,7 @@ import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Config } from '@imgroups/config';
 import { highWatermarks } from '@imgroups/ops';
-import { acquireRebuildLock, Generations, type FlipResult, type LockHolder } from '@imgroups/read-model';
-import type { Redis } from 'ioredis';
+import { acquireRebuildLock, Generations, type FlipResult, type LockHolder, type RedisClient } from '@imgroups/read-model';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { build, type ProjectorConfig } from './app.js';
@@ -38,7 +37,7 @@ import { noProgress, RateMeter, type ProgressSink, type ReplayProgress } from '.
 
 export interface RebuildDeps {
   config: ProjectorConfig & Pick<Config, 'KAFKA_CLIENT_ID'>;
-  redis: Redis;
+  redis: RedisClient;
   kafka: Kafka;
   logger: Logger;
   progress?: ProgressSink;

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from '@imgroups/config';
 import { highWatermarks } from '@imgroups/ops';
-import { Generations, type EntityKey } from '@imgroups/read-model';
-import type { Redis } from 'ioredis';
+import { Generations, scanAll, type EntityKey, type RedisClient } from '@imgroups/read-model';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { build, type ProjectorConfig } from './app.js';
@@ -26,7 +25,7 @@ import { noProgress, RateMeter, type ProgressSink } from './progress.js';
 
 export interface VerifyDeps {
   config: ProjectorConfig & Pick<Config, 'KAFKA_CLIENT_ID'>;
-  redis: Redis;
+  redis: RedisClient;
   kafka: Kafka;
   logger: Logger;
   progress?: ProgressSink;
@@ -201,16 +200,13 @@ export async function runVerify(deps: VerifyDeps): Promise<VerifyResult> {
 type Keys = Generations['keys'];
 
 /** IDs of the entities of one kind in a generation, from their key names. */
-async function idsOf(redis: Redis, keys: Keys, kind: EntityKey, gen: number | string): Promise<Set<string>> {
+async function idsOf(redis: RedisClient, keys: Keys, kind: EntityKey, gen: number | string): Promise<Set<string>> {
   const marker = '\u0000';
   const [prefix, suffix] = keys.entity(kind, gen, marker).split(marker) as [string, string];
   const out = new Set<string>();
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', keys.entity(kind, gen, '*'), 'COUNT', 1000);
-    cursor = next;
+  await scanAll(redis, keys.entity(kind, gen, '*'), 1000, async (batch) => {
     for (const k of batch) if (k.startsWith(prefix) && k.endsWith(suffix)) out.add(k.slice(prefix.length, k.length - suffix.length));
-  } while (cursor !== '0');
+  });
   return out;
 }
 
@@ -247,7 +243,7 @@ function cardDiff(groupID: string, active: string | null, replay: string | null)
 
 /** Mismatches keyed `u:<userID>` / `g:<groupID>`. */
 async function compare(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   active: number,
   scratch: string,
@@ -272,36 +268,28 @@ async function compare(
   const BATCH = 200;
   for (let i = 0; i < userIDs.length; i += BATCH) {
     const ids = userIDs.slice(i, i + BATCH);
-    const pipe = redis.pipeline();
-    for (const u of ids) {
-      pipe.zrange(keys.entity('userJoined', active, u), 0, -1, 'WITHSCORES');
-      pipe.zrange(keys.entity('userJoined', scratch, u), 0, -1, 'WITHSCORES');
-    }
-    const replies = (await pipe.exec()) ?? [];
+    // Each key in its own slot: sent together, not as one pipeline (which a Cluster wants in one slot).
+    const replies = await Promise.all(
+      ids.map((u) =>
+        Promise.all([
+          redis.zrange(keys.entity('userJoined', active, u), 0, -1, 'WITHSCORES'),
+          redis.zrange(keys.entity('userJoined', scratch, u), 0, -1, 'WITHSCORES'),
+        ]),
+      ),
+    );
     ids.forEach((u, j) => {
-      const [ea, a] = replies[2 * j]!;
-      const [es, s] = replies[2 * j + 1]!;
-      if (ea) throw ea;
-      if (es) throw es;
-      const av = a as string[];
-      const sv = s as string[];
+      const [av, sv] = replies[j]!;
       if (av.join('\u0000') !== sv.join('\u0000')) mismatches.set(`u:${u}`, joinedDiff(u, av, sv));
     });
   }
   for (let i = 0; i < groupIDs.length; i += BATCH) {
     const ids = groupIDs.slice(i, i + BATCH);
-    const pipe = redis.pipeline();
-    for (const g of ids) {
-      pipe.get(keys.entity('groupCard', active, g));
-      pipe.get(keys.entity('groupCard', scratch, g));
-    }
-    const replies = (await pipe.exec()) ?? [];
+    const replies = await Promise.all(
+      ids.map((g) => Promise.all([redis.get(keys.entity('groupCard', active, g)), redis.get(keys.entity('groupCard', scratch, g))])),
+    );
     ids.forEach((g, j) => {
-      const [ea, a] = replies[2 * j]!;
-      const [es, s] = replies[2 * j + 1]!;
-      if (ea) throw ea;
-      if (es) throw es;
-      if (a !== s) mismatches.set(`g:${g}`, cardDiff(g, a as string | null, s as string | null));
+      const [a, s] = replies[j]!;
+      if (a !== s) mismatches.set(`g:${g}`, cardDiff(g, a, s));
     });
   }
   return { users: userIDs.length, groups: groupIDs.length, mismatches };
