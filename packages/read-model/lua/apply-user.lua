@@ -5,7 +5,7 @@
 --
 -- KEYS: the user's joined set and join log (keys.ts USER_KEYS).
 -- ARGV: entries kept per version log, then pairs: groupID, state (a join
---       time, or -1: not a member).
+--       time; -2 no longer a member; -1 not a member: apply/state.lua).
 --
 -- A state is what the group's member set says at the end of a call, so
 -- writing it again is a no-op: the redelivery of a chunk whose users' side
@@ -39,10 +39,11 @@ for i = 2, #ARGV - 1, 2 do
   local gid, state = ARGV[i], ARGV[i + 1]
   local had = call('ZSCORE', JK, gid)
   local logged = log_state(JL, gid)
-  if state == '-1' then
-    -- Left: logged when the list has it, or its log says joined (the list's
-    -- change failed after the entry, or the entry is older than the bound).
-    if (had or logged == LOG_JOINED) and logged ~= LOG_LEFT then log_put(gid, LOG_LEFT) end
+  if state == '-1' or state == '-2' then
+    -- Not a member. Logged when the user left (-2), or when the list has
+    -- the group or its log says joined (-1: a list the group's call found
+    -- behind, or an entry older than the bound); never twice.
+    if logged ~= LOG_LEFT and (state == '-2' or had or logged == LOG_JOINED) then log_put(gid, LOG_LEFT) end
     if had then W('ZREM', JK, gid) end
   else
     if logged ~= LOG_JOINED then log_put(gid, LOG_JOINED) end

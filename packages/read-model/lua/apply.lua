@@ -10,7 +10,8 @@
 --       partition, membership tombstones kept, the events (wire.ts: a JSON
 --       array of strings), entries kept per version log.
 -- Returns {{outcome per event} (evolve.ts OUTCOMES), {userID, state, ...}
--- (state: join time, or -1: not a member), fanout (1: the fanout set holds
+-- (state: join time, -2 no longer a member, -1 not a member: user_state in
+-- apply/state.lua), fanout (1: the fanout set holds
 -- users; apply.ts deletes it once their lists are done)}.
 --
 -- The info hash of a group holds no group field but `status`: the card is
@@ -248,11 +249,13 @@ end
 -- users' side never ran).
 local states = {}
 for _, uid in ipairs(mentioned) do
-  if users[uid] == nil then users[uid] = call('ZSCORE', g.mk, uid) or -1 end
+  if users[uid] == nil then
+    users[uid] = call('ZSCORE', g.mk, uid) or (log_state(g.lk, uid) == LOG_LEFT and -2 or -1)
+  end
 end
 if g.fanout then
   for _, uid in ipairs(call('ZRANGE', g.ok, 0, -1)) do
-    if users[uid] == nil then users[uid] = -1 end
+    if users[uid] == nil then users[uid] = -2 end
   end
 end
 for uid, st in pairs(users) do

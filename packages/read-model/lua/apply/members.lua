@@ -28,7 +28,7 @@ local function remove_member(g, uid)
   log_ensure(g.lk, uid, LOG_LEFT)
   W('HDEL', g.fk, uid)
   W('ZREM', g.mk, uid)
-  user_state(uid, -1)
+  user_state(uid, -2)
   g.delta = g.delta - 1
   return true
 end
@@ -141,7 +141,7 @@ local function dismiss(g)
     W('ZADD', g.ok, unpack(batch))
     g.fanout = true
   end
-  for _, uid in ipairs(members) do user_state(uid, -1) end
+  for _, uid in ipairs(members) do user_state(uid, -2) end
   cover(g) -- the window goes: the offset keeps the call's earlier events done
   W('DEL', g.mk, g.fk, g.sk, g.ck, g.qk, g.gk, g.lk, HK, HMK)
   W('HSET', g.ik, 'status', '2')

@@ -14,13 +14,15 @@ local out = {}
 
 -- The users' side of the call (apply.ts runs apply-user.lua per user after
 -- this call): the state each user mentioned by an event must have for this
--- group, once the call is done: a join time, or -1 (not a member). A state
--- the call set is known; any other user mentioned (a duplicate, a stale or
--- no-op change: perhaps the redelivery of a call whose users' side never
--- ran) takes the member set's word at the end.
+-- group once the call is done: a join time; -2, not a member any more (it
+-- left, or the group went: the join log says so); -1, not a member (nothing
+-- to log unless the user's list still has the group). A state the call set
+-- is known; any other user mentioned (a duplicate, a stale or no-op change:
+-- perhaps the redelivery of a call whose users' side never ran) takes the
+-- member set's and member log's word at the end.
 local users, mentioned = {}, {}
-local function user_state(uid, joinTime)
-  users[uid] = joinTime
+local function user_state(uid, state)
+  users[uid] = state
 end
 local function mention(uid)
   mentioned[#mentioned + 1] = uid
