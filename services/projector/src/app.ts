@@ -37,9 +37,10 @@ export interface ProjectorDeps {
   sliceSize?: number;
   /**
    * Where events are applied. null (the live projector, default): whatever
-   * `<root>:active` names when each chunk runs, read inside the apply script,
-   * so a rebuild's switch takes effect at the next chunk with no signal or
-   * restart. A generation: that one (a rebuild, or verify's scratch replay).
+   * `<root>:active` names when each chunk runs (read before the chunk, and
+   * checked again by its checkpoint call, which sends a chunk that raced the
+   * switch to the new generation too: apply.ts), so a rebuild's switch takes
+   * effect at the next chunk with no signal or restart. A generation: that one (a rebuild, or verify's scratch replay).
    */
   generation?: number | string | null;
   /** Consumer group (default CONSUMER_GROUP); a replay reads under its own. */
@@ -268,7 +269,7 @@ export function build(deps: ProjectorDeps): Projector {
     crashed,
     async start() {
       // The live projector writes to whichever generation is active when each
-      // chunk runs (read inside the apply script), so it follows a rebuild's switch.
+      // chunk runs (apply.ts), so it follows a rebuild's switch.
       const generation = target ?? (await readModel.generations.ensureActive());
       if (sendsDeadLetters) await producer.connect();
       await consumer.connect();

@@ -21,8 +21,9 @@ import { noProgress, RateMeter, type ProgressSink, type ReplayProgress } from '.
  * 3. Once every partition has applied up to the high watermark seen at the
  *    start, FLIP_SCRIPT switches `<root>:active` to N+1, retrying after every
  *    poll until the live projector's checkpoints are not ahead of ours. The
- *    live projector needs no signal: its next apply resolves the active
- *    generation inside the script and lands in N+1.
+ *    live projector needs no signal: its next chunk resolves the active
+ *    generation and lands in N+1 (a chunk that raced the switch is sent
+ *    there by its checkpoint call: read-model apply.ts).
  * 4. The rebuild's consumer stops; generation N is deleted in small SCAN +
  *    UNLINK batches.
  *
