@@ -9,9 +9,10 @@
 --
 -- A state is what the group's member set says at the end of a call, so
 -- writing it again is a no-op: the redelivery of a chunk whose users' side
--- failed half-way sets the same states, or newer ones, never older. The log
--- entry comes before the list's change (a call that fails in between leaves
--- the change to its redelivery, which finds the entry there).
+-- failed half-way sets the same states, or newer ones, never older. The
+-- list changes first, then its log: a call that fails in between leaves the
+-- log behind the list, and the redelivery, finding the list done, checks
+-- the log's state and writes what it lacks.
 local call = redis.call
 local JK, JL = KEYS[1], KEYS[2]
 local log_max = tonumber(ARGV[1])
@@ -37,17 +38,17 @@ end
 -- (#ARGV - 1: the test harness appends one argument, lua/test/crash-after.lua)
 for i = 2, #ARGV - 1, 2 do
   local gid, state = ARGV[i], ARGV[i + 1]
-  local had = call('ZSCORE', JK, gid)
-  local logged = log_state(JL, gid)
   if state == '-1' or state == '-2' then
-    -- Not a member. Logged when the user left (-2), or when the list has
+    -- Not a member. Logged when the user left (-2), or when the list had
     -- the group or its log says joined (-1: a list the group's call found
     -- behind, or an entry older than the bound); never twice.
-    if logged ~= LOG_LEFT and (state == '-2' or had or logged == LOG_JOINED) then log_put(gid, LOG_LEFT) end
-    if had then W('ZREM', JK, gid) end
-  else
-    if logged ~= LOG_JOINED then log_put(gid, LOG_JOINED) end
-    if had ~= state then W('ZADD', JK, state, gid) end
+    local removed = W('ZREM', JK, gid) == 1
+    local logged = log_state(JL, gid)
+    if logged ~= LOG_LEFT and (state == '-2' or removed or logged == LOG_JOINED) then log_put(gid, LOG_LEFT) end
+  elseif W('ZADD', JK, state, gid) == 1 then
+    log_put(gid, LOG_JOINED) -- new in the list
+  elseif log_state(JL, gid) ~= LOG_JOINED then
+    log_put(gid, LOG_JOINED)
   end
 end
 return done({})

@@ -27,6 +27,7 @@
 --   _q      the seq of the last change to the group's own info (v1.1)
 --   _f      the membership floor: the highest seq of a tombstone dropped
 --   _m      '1' once any membership has a seq (mseq / gone hold versions)
+--   _x      '1' while the fanout set may hold users (apply/members.lua fanout)
 --   _r      the member log's version of the last change to the members'
 --           order (a role, a join time): the sync routes' sortVersion
 --
@@ -243,19 +244,19 @@ do
   if #h > 0 then W('HSET', g.ik, unpack(h)) end
 end
 
--- The users' side: every state this call set, every other user mentioned as
--- the member set has it now, and every user the fanout set holds (a
--- dismissal's or a snapshot's leaves, perhaps of an earlier call whose
--- users' side never ran).
+-- The users' side: every state this call set, every user the fanout set
+-- holds (a dismissal's or a snapshot's leaves, perhaps of an earlier call
+-- whose users' side never ran), and every other user mentioned as the
+-- member set (and member log) has it now.
 local states = {}
-for _, uid in ipairs(mentioned) do
-  if users[uid] == nil then
-    users[uid] = call('ZSCORE', g.mk, uid) or (log_state(g.lk, uid) == LOG_LEFT and -2 or -1)
-  end
-end
 if g.fanout then
   for _, uid in ipairs(call('ZRANGE', g.ok, 0, -1)) do
     if users[uid] == nil then users[uid] = -2 end
+  end
+end
+for _, uid in ipairs(mentioned) do
+  if users[uid] == nil then
+    users[uid] = call('ZSCORE', g.mk, uid) or (log_state(g.lk, uid) == LOG_LEFT and -2 or -1)
   end
 end
 for uid, st in pairs(users) do

@@ -174,7 +174,7 @@ export class Applier {
         if (!list) byUser.set(userID, (list = []));
         list.push(groupID, states[i + 1]!);
       }
-      if (reply[2] === 1) fanouts.push(this.keys.entity('groupFanout', gen, groupID));
+      if (reply[2] === 1) fanouts.push(groupID);
     });
     await this.each([...byUser], ([userID, states]) =>
       this.run(this.scripts.user, userKeys(this.keys, gen, userID), [
@@ -183,8 +183,13 @@ export class Applier {
         ...(this.scripts.extraArgs?.(call++) ?? []),
       ]),
     );
-    // Each fanout set has its own slot: one DEL each.
-    await Promise.all(fanouts.map((key) => this.redis.del(key)));
+    // Their users done, the fanout sets go, and the flag that says a set may hold users.
+    await Promise.all(
+      fanouts.map(async (groupID) => {
+        await this.redis.del(this.keys.entity('groupFanout', gen, groupID));
+        await this.redis.hdel(this.keys.entity('groupInfo', gen, groupID), '_x');
+      }),
+    );
     return outcomes;
   }
 

@@ -11,7 +11,9 @@ local function add_member(g, m, quiet)
     g.verify = true
     return false
   end
-  if not quiet then log_ensure(g.lk, u, LOG_JOINED) end
+  -- (A call that failed after this entry is redelivered as new: the entry
+  -- is stamped again, with a higher version; a version may only be ahead.)
+  if not quiet then log_put(g.lk, u, LOG_JOINED) end
   W('HSET', g.fk, u, m.detail)
   if g.fanout then W('ZREM', g.ok, u) end
   W('ZADD', g.mk, j, u)
@@ -25,7 +27,7 @@ local function remove_member(g, uid)
     g.verify = true
     return false
   end
-  log_ensure(g.lk, uid, LOG_LEFT)
+  log_put(g.lk, uid, LOG_LEFT)
   W('HDEL', g.fk, uid)
   W('ZREM', g.mk, uid)
   user_state(uid, -2)
@@ -117,6 +119,26 @@ local function rejoin(g, m)
   user_state(u, j)
 end
 
+-- Users whose lists must lose the group, kept in the fanout set until
+-- apply.ts has run their calls (it then deletes the set and _x): a
+-- redelivered call returns them again (apply.lua). _x says the set may hold
+-- users, so a call needs no read to know it is empty.
+local function fanout(g, uids)
+  if #uids == 0 then return end
+  if not g.fanout then
+    W('HSET', g.ik, '_x', '1')
+    g.fanout = true
+  end
+  for i = 1, #uids, 1000 do
+    local batch = {}
+    for x = i, math.min(i + 999, #uids) do
+      batch[#batch + 1] = -1
+      batch[#batch + 1] = uids[x]
+    end
+    W('ZADD', g.ok, unpack(batch))
+  end
+end
+
 -- The group leaves every member's list and its card goes; the info hash
 -- stays as a tombstone (status 2, written last) so later events for it are
 -- recognised and ignored, keeping the GroupInfo get_groups_info answers for
@@ -132,15 +154,7 @@ local function dismiss(g)
     W('HSET', g.ik, '_t', (card(c, 0)))
   end
   local members = call('ZRANGE', g.mk, 0, -1)
-  for i = 1, #members, 1000 do
-    local batch = {}
-    for x = i, math.min(i + 999, #members) do
-      batch[#batch + 1] = -1
-      batch[#batch + 1] = members[x]
-    end
-    W('ZADD', g.ok, unpack(batch))
-    g.fanout = true
-  end
+  fanout(g, members)
   for _, uid in ipairs(members) do user_state(uid, -2) end
   cover(g) -- the window goes: the offset keeps the call's earlier events done
   W('DEL', g.mk, g.fk, g.sk, g.ck, g.qk, g.gk, g.lk, HK, HMK)

@@ -74,10 +74,7 @@ local function apply_snapshot(g, c, members, s)
     if not listed[uid] and newer_member(g, uid, s) then
       -- No event names this user: the fanout set keeps the leave until the
       -- users' side is done (apply.lua), for the redelivery.
-      if remove_member(g, uid) then
-        W('ZADD', g.ok, -1, uid)
-        g.fanout = true
-      end
+      if remove_member(g, uid) then fanout(g, {uid}) end
       record_member(g, uid, s, false)
     end
   end

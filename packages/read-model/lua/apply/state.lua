@@ -62,7 +62,7 @@ end
 -- chunk by group).
 local g
 do
-  local v = call('HMGET', IK, 'status', '_o', '_p', '_n', '_c', '_s', '_q', '_f', '_m')
+  local v = call('HMGET', IK, 'status', '_o', '_p', '_n', '_c', '_s', '_q', '_f', '_m', '_x')
   g = {
     ik = IK, ck = CK, mk = MK, fk = FK, sk = SK, qk = QK, gk = GK, lk = LK, ok = OK,
     status = v[1], off = v[2], part = v[3], pos = tonumber(v[4]),
@@ -70,7 +70,7 @@ do
     q = tonumber(v[7]) or 0, floor = tonumber(v[8]) or 0, versioned = v[9] == '1',
   }
   g.verify = not g.c0 -- nothing to trust
-  g.fanout = call('EXISTS', OK) == 1
+  g.fanout = v[10] == '1' -- the fanout set may hold users (see fanout() in members.lua)
 end
 
 -- The offset, written now rather than at the end: every event this call
