@@ -7,3 +7,4 @@ export * from './read-page.js';
 export * from './read-sync.js';
 export * from './read-model.js';
 export * from './generations.js';
+export * from './redis-client.js';
