@@ -15,7 +15,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { loadConfigOrExit } from '@imgroups/config';
-import { Redis } from 'ioredis';
+import { connectRedis, scanAll } from '@imgroups/read-model';
 import {
   isListening,
   REPO_ROOT,
@@ -136,15 +136,16 @@ process.on('SIGTERM', () => void stop(0));
 async function freshDevKeyspace(): Promise<Record<string, string>> {
   if (!embeddedBroker) return {};
   const root = `${config.REDIS_KEY_PREFIX}-dev`;
-  const redis = new Redis(config.REDIS_URL);
+  const redis = connectRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES });
   let removed = 0;
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${root}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) removed += await redis.unlink(...keys);
-    } while (cursor !== '0');
+    // Every master of a Redis Cluster; one UNLINK per key (a node's keys are in many slots).
+    await scanAll(redis, `${root}:*`, 1000, async (keys, node) => {
+      for (const [err, n] of (await node.pipeline(keys.map((k) => ['unlink', k])).exec()) ?? []) {
+        if (err) throw err;
+        removed += Number(n);
+      }
+    });
   } finally {
     redis.disconnect();
   }

@@ -3,10 +3,10 @@ import { createHash } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { REPO_ROOT } from '@imgroups/devenv';
-import { Generations, ReadModel } from '@imgroups/read-model';
+import { Generations, ReadModel, type RedisClient } from '@imgroups/read-model';
 import { diffProjection, modelOf } from '@imgroups/read-model/test-helpers';
+import { keysMatching, testRedis } from '@imgroups/read-model/test-redis';
 import { generateHistory, openImToken, testKafka, uniqueId, waitFor, type RawGroupEvent } from '@imgroups/testing';
-import { Redis } from 'ioredis';
 import { Partitioners, type Producer } from 'kafkajs';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { startServices, type RunningServices } from '../support/services.js';
@@ -40,7 +40,7 @@ const QUERIED_USERS = 40;
 
 const running: RunningServices[] = [];
 const producers: Producer[] = [];
-const clients: Redis[] = [];
+const clients: RedisClient[] = [];
 afterAll(async () => {
   await Promise.all(producers.map((p) => p.disconnect()));
   for (const r of clients) r.disconnect();
@@ -53,7 +53,7 @@ async function stack() {
   running.push(services);
   const env = services.env;
   const root = env.REDIS_KEY_PREFIX!;
-  const redis = new Redis(testEnv.redisUrl);
+  const redis = testRedis(testEnv);
   clients.push(redis);
   const producer = testKafka(testEnv.kafkaBrokers).producer({ createPartitioner: Partitioners.DefaultPartitioner });
   producers.push(producer);
@@ -321,7 +321,7 @@ describe('rebuilding the projection without downtime', () => {
       expect(page.data).toEqual({ total: mainModel.list(u).length, groups: mainModel.list(u) });
     }
     // The old generation's keys are gone.
-    expect(await redis.keys(`${root}:1:*`)).toEqual([]);
+    expect(await keysMatching(redis, `${root}:1:*`)).toEqual([]);
     expect(await gens.retired()).toEqual([]);
 
     // 5. The live projector kept going on generation 2: the events published

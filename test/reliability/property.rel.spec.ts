@@ -1,9 +1,9 @@
 import { decodeEvent, type GroupEvent } from '@imgroups/contracts';
-import { ReadModel, V1_1_OUTCOMES, type PositionedEvent } from '@imgroups/read-model';
+import { ReadModel, V1_1_OUTCOMES, type PositionedEvent, type RedisClient } from '@imgroups/read-model';
 import { crashingApplier, diffProjection, ReferenceModel } from '@imgroups/read-model/test-helpers';
+import { testRedis, unlinkMatching } from '@imgroups/read-model/test-redis';
 import { generateHistory, generateVersionedHistory, uniqueId } from '@imgroups/testing';
 import fc from 'fast-check';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { report, SEED } from '../support/reliability.js';
 
@@ -27,20 +27,13 @@ const V1_1_WINDOW = 4;
 const V1_1_TOMBSTONES = 3;
 const PARTITIONS = 3;
 const RUNS = Number(process.env.RELIABILITY_PROPERTY_RUNS ?? 1000);
-let redis: Redis;
+let redis: RedisClient;
 beforeAll(() => {
-  redis = new Redis(inject('testEnv').redisUrl);
+  redis = testRedis(inject('testEnv'));
 });
 afterAll(() => redis.disconnect());
 
-async function dropRoot(root: string) {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${root}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.unlink(...keys);
-  } while (cursor !== '0');
-}
+const dropRoot = (root: string) => unlinkMatching(redis, `${root}:*`);
 
 /** A version log as ID -> state (1 joined, 2 left, 3 changed), and its version. */
 async function logOf(rm: ReadModel, kind: 'userJoinLog' | 'groupMemberLog', id: string) {

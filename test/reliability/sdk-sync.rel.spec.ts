@@ -1,5 +1,7 @@
+import type { RedisClient } from '@imgroups/read-model';
+import { testRedis } from '@imgroups/read-model/test-redis';
+import { redisVars } from '@imgroups/testing';
 import fc from 'fast-check';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { report, SEED } from '../support/reliability.js';
 import { emptyStats, SdkLab, type LabStats } from '../support/sdk-lab.js';
@@ -16,10 +18,10 @@ import { historyArb, type Step } from '../support/sdk-history.js';
  * (test/support/sdk-rules.ts), and every answer they demand full is.
  */
 const RUNS = Number(process.env.SDK_SYNC_RUNS ?? 200);
-let redis: Redis;
-const redisUrl = inject('testEnv').redisUrl;
+let redis: RedisClient;
+const testEnv = inject('testEnv');
 beforeAll(() => {
-  redis = new Redis(redisUrl);
+  redis = testRedis(testEnv);
 });
 afterAll(() => redis.disconnect());
 
@@ -30,7 +32,7 @@ async function runHistory(
   stats: LabStats,
   delivery?: { batch: boolean; chunk: number },
 ): Promise<SdkLab> {
-  const lab = await new SdkLab(redis, redisUrl, logMax, stats, delivery).open();
+  const lab = await new SdkLab(redis, redisVars(testEnv), logMax, stats, delivery).open();
   try {
     for (const [i, step] of steps.entries()) {
       await lab.run(step);

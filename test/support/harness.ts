@@ -1,6 +1,7 @@
 import { loadConfig, type Config } from '@imgroups/config';
 import { build as buildProjector, type Projector } from '@imgroups/projector';
-import { ReadModel } from '@imgroups/read-model';
+import { ReadModel, type RedisClient } from '@imgroups/read-model';
+import { testRedis } from '@imgroups/read-model/test-redis';
 import {
   isolatedSettings,
   testKafka,
@@ -9,7 +10,6 @@ import {
   type RawGroupEvent,
   type TestEnvInfo,
 } from '@imgroups/testing';
-import { Redis } from 'ioredis';
 import { Partitioners, type Producer } from 'kafkajs';
 import { pino } from 'pino';
 
@@ -19,7 +19,7 @@ import { pino } from 'pino';
  */
 export interface Pipeline {
   config: Config;
-  redis: Redis;
+  redis: RedisClient;
   readModel: ReadModel;
   producer: Producer;
   projector: Projector;
@@ -32,7 +32,7 @@ export interface Pipeline {
 export async function startPipeline(env: TestEnvInfo, overrides: Record<string, string> = {}): Promise<Pipeline> {
   const { vars } = await isolatedSettings(env, 'e2e', overrides);
   const config = loadConfig(vars);
-  const redis = new Redis(config.REDIS_URL);
+  const redis = testRedis(config);
   const kafka = testKafka(env.kafkaBrokers);
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();

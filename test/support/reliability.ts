@@ -1,6 +1,6 @@
-import { ReadModel } from '@imgroups/read-model';
+import { ReadModel, type RedisClient } from '@imgroups/read-model';
+import { testRedis, unlinkMatching } from '@imgroups/read-model/test-redis';
 import { isolatedSettings, testKafka, waitFor, type RawGroupEvent, type TestEnvInfo } from '@imgroups/testing';
-import { Redis } from 'ioredis';
 import { Partitioners, type Producer } from 'kafkajs';
 import { ENTRIES, launchService, type ServiceProcess } from './launch.js';
 
@@ -16,7 +16,7 @@ export function report(line: string) {
 
 /** A projector under test: its own topics, group, key root; processes started and killed at will. */
 export class ProjectorLab {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly readModel: ReadModel;
   private producer?: Producer;
   readonly processes: ServiceProcess[] = [];
@@ -28,7 +28,7 @@ export class ProjectorLab {
     readonly topics: { events: string; dlq: string; partitions: number },
     readonly env: Record<string, string>,
   ) {
-    this.redis = new Redis(this.env.REDIS_URL!);
+    this.redis = testRedis(this.env); // REDIS_URL, or REDIS_CLUSTER_NODES with TEST_REDIS=cluster
     this.redis.on('error', () => {}); // an outage scenario stops this Redis on purpose
     this.readModel = new ReadModel(this.redis, { root: this.id, dedupeWindow: 128 });
   }
@@ -92,12 +92,7 @@ export class ProjectorLab {
     await Promise.all(this.processes.map((p) => p.stop('SIGKILL')));
     await this.producer?.disconnect();
     // Remove this lab's keys (its own prefix only; never a FLUSH).
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.id}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await this.redis.unlink(...keys);
-    } while (cursor !== '0');
+    await unlinkMatching(this.redis, `${this.id}:*`);
     this.redis.disconnect();
   }
 }

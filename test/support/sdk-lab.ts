@@ -2,11 +2,11 @@ import { isDeepStrictEqual } from 'node:util';
 import { loadConfig } from '@imgroups/config';
 import { decodeEvent, type GroupEvent } from '@imgroups/contracts';
 import { build } from '@imgroups/query-api';
-import { ReadModel, type Outcome, type PositionedEvent } from '@imgroups/read-model';
+import { ReadModel, type Outcome, type PositionedEvent, type RedisClient } from '@imgroups/read-model';
 import { ReferenceModel } from '@imgroups/read-model/test-helpers';
+import { unlinkMatching } from '@imgroups/read-model/test-redis';
 import { openImToken, uniqueId, type RawGroupEvent } from '@imgroups/testing';
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
 import { SdkClient, type Post } from './sdk-client.js';
 import { EventMaker, type Step } from './sdk-history.js';
 import { changesOf, FullRules, viewOf } from './sdk-rules.js';
@@ -81,8 +81,9 @@ export class SdkLab {
    * `delivery.chunk` events; else one event per call.
    */
   constructor(
-    readonly redis: Redis,
-    readonly redisUrl: string,
+    readonly redis: RedisClient,
+    /** How the services find `redis`: REDIS_URL (and REDIS_CLUSTER_NODES), testing's redisVars. */
+    readonly redisVars: Record<string, string>,
     readonly logMax: number,
     readonly stats: LabStats,
     readonly delivery: { batch: boolean; chunk: number } = { batch: false, chunk: 1 },
@@ -97,7 +98,7 @@ export class SdkLab {
   async open(): Promise<this> {
     this.gen = await this.rm.generations.ensureActive();
     const config = loadConfig({
-      REDIS_URL: this.redisUrl,
+      ...this.redisVars,
       REDIS_KEY_PREFIX: this.root,
       LOG_LEVEL: 'silent',
       OPENIM_SECRET: SECRET,
@@ -113,9 +114,7 @@ export class SdkLab {
     await this.app?.close();
     this.pending = [];
     // This history's keys only: the Redis is shared.
-    for await (const keys of this.redis.scanStream({ match: `${this.root}:*`, count: 500 })) {
-      if ((keys as string[]).length) await this.redis.unlink(...(keys as string[]));
-    }
+    await unlinkMatching(this.redis, `${this.root}:*`);
   }
 
   async run(step: Step): Promise<void> {

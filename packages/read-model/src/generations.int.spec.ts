@@ -1,10 +1,12 @@
 import { decodeEvent, type GroupEvent } from '@imgroups/contracts';
 import { uniqueId } from '@imgroups/testing';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { acquireRebuildLock, Generations, type LockHolder } from './generations.js';
 import type { PositionedEvent } from './apply.js';
 import { ReadModel } from './read-model.js';
+import type { RedisClient } from './redis-client.js';
+import { keysMatching, testRedis, unlinkMatching } from './redis.test-helpers.js';
 
 /**
  * Generation lifecycle against a real Redis: the switch's guard, deletion by
@@ -12,19 +14,15 @@ import { ReadModel } from './read-model.js';
  * its own key root and removes it; nothing flushes Redis.
  */
 
-let redis: Redis;
+let redis: RedisClient;
 const roots: string[] = [];
 
 beforeAll(() => {
-  redis = new Redis(inject('testEnv').redisUrl);
+  redis = testRedis(inject('testEnv'));
 });
 
 afterEach(async () => {
-  for (const root of roots.splice(0)) {
-    for await (const keys of redis.scanStream({ match: `${root}:*`, count: 1000 })) {
-      if ((keys as string[]).length) await redis.unlink(...(keys as string[]));
-    }
-  }
+  for (const root of roots.splice(0)) await unlinkMatching(redis, `${root}:*`);
 });
 
 afterAll(async () => {
@@ -179,7 +177,7 @@ describe('deleting a generation', () => {
     await redis.set(keys.active, '2');
     for (const gen of [1, 2, 10]) await model.apply(gen, 0, groupHistory('gD', 30), '29');
     await gens.startRebuild({ generation: 2, consumerGroup: 'x', startedAt: 1 });
-    const before = async (gen: number) => (await redis.keys(`${keys.root}:${gen}:*`)).length;
+    const before = async (gen: number) => (await keysMatching(redis, `${keys.root}:${gen}:*`)).length;
     const ten = await before(10);
     expect(await before(1)).toBeGreaterThan(60);
 
@@ -213,7 +211,7 @@ describe('deleting a generation', () => {
 
     const done = await gens.sweepRetired({ pauseMs: 0 });
     expect(done.map((d) => d.generation).sort()).toEqual(['1', '2', 'verify-dead']);
-    const left = new Set((await redis.keys(`${keys.root}:*:ckpt`)).map((k) => k.split(':')[1]));
+    const left = new Set((await keysMatching(redis, `${keys.root}:*:ckpt`)).map((k) => k.split(':')[1]));
     expect([...left].sort()).toEqual(['3', '4', 'verify-live']);
     expect(await gens.retired()).toEqual(['4']);
     expect(await gens.scratchGenerations()).toEqual(['verify-live']);

@@ -1,9 +1,10 @@
 import { decodeEvent, GROUP_INFO_FIELDS, GROUP_MEMBER_FIELDS, type EventType, type GroupEvent } from '@imgroups/contracts';
 import { uniqueId, waitFor } from '@imgroups/testing';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ReadModel } from './read-model.js';
 import { memberDetail } from './wire.js';
+import { masters, type RedisClient } from './redis-client.js';
+import { testRedis, unlinkMatching } from './redis.test-helpers.js';
 
 /**
  * The read scripts behind get_groups_info, get_group_member_list and
@@ -12,24 +13,19 @@ import { memberDetail } from './wire.js';
  * whole or not at all), and a member page costs the same commands whatever
  * the group's size. Every test works under its own key root.
  */
-let redis: Redis;
+let redis: RedisClient;
+const onCluster = inject('testEnv').redisTopology === 'cluster';
 beforeAll(() => {
-  redis = new Redis(inject('testEnv').redisUrl);
+  redis = testRedis(inject('testEnv'));
 });
 afterAll(() => redis.quit());
-
-async function dropRoot(root: string) {
-  for await (const keys of redis.scanStream({ match: `${root}:*`, count: 1000 })) {
-    if ((keys as string[]).length) await redis.unlink(...(keys as string[]));
-  }
-}
 
 async function withModel<T>(fn: (rm: ReadModel, root: string) => Promise<T>): Promise<T> {
   const root = uniqueId('rma');
   try {
     return await fn(new ReadModel(redis, { root, dedupeWindow: 128 }), root);
   } finally {
-    await dropRoot(root);
+    await unlinkMatching(redis, `${root}:*`);
   }
 }
 
@@ -109,7 +105,8 @@ describe('the member page', () => {
     });
   });
 
-  it('issues the same Redis commands for a page of a 10-member group and of a 20,000-member one', async () => {
+  // MONITOR watches one server: on a Redis Cluster the script and the markers run on different nodes.
+  it.skipIf(onCluster)('issues the same Redis commands for a page of a 10-member group and of a 20,000-member one', async () => {
     await withModel(async (rm, root) => {
       const ev = events();
       const gen = await rm.generations.ensureActive();
@@ -128,7 +125,7 @@ describe('the member page', () => {
       }
       await rm.readMemberPage(small, { userID: 'owner', isAdmin: false }, 0, 5); // loads the script
 
-      const monitor = await redis.monitor();
+      const monitor = await masters(redis)[0]!.monitor(); // the one Redis (skipped on a cluster)
       const lines: string[][] = [];
       monitor.on('monitor', (_t: string, args: string[]) => {
         if (args.some((a) => a.includes(root) || a.includes(small) || a.includes(big))) lines.push(args);

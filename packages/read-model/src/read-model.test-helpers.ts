@@ -6,9 +6,10 @@
  */
 import { decodeEvent, type EventType, type GroupEvent } from '@imgroups/contracts';
 import { uniqueId } from '@imgroups/testing';
-import type { Redis } from 'ioredis';
 import type { PositionedEvent } from './apply.js';
 import { ReadModel } from './read-model.js';
+import type { RedisClient } from './redis-client.js';
+import { keysMatching, unlinkMatching } from './redis.test-helpers.js';
 
 export const BASE_TIME = 1_700_000_000_000;
 
@@ -29,26 +30,14 @@ export function positioned(first: number, events: GroupEvent[]): PositionedEvent
   return events.map((event, i) => ({ offset: String(first + i), event }));
 }
 
-/** Every key under `root`, sorted. */
-export async function keysUnder(redis: Redis, root: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `${root}:*`, 'COUNT', 1000);
-    keys.push(...batch);
-    cursor = next;
-  } while (cursor !== '0');
-  return [...new Set(keys)].sort();
-}
-
-async function dropRoot(redis: Redis, root: string) {
-  const keys = await keysUnder(redis, root);
-  for (let i = 0; i < keys.length; i += 1000) await redis.unlink(...keys.slice(i, i + 1000));
+/** Every key under `root` (on every master of a Cluster), sorted. */
+export function keysUnder(redis: RedisClient, root: string): Promise<string[]> {
+  return keysMatching(redis, `${root}:*`);
 }
 
 /** Runs `fn` with a fresh ReadModel on its own root, removed afterwards. */
 export async function withModel<T>(
-  redis: Redis,
+  redis: RedisClient,
   options: { dedupeWindow?: number; chunkSize?: number },
   fn: (rm: ReadModel, gen: number, root: string) => Promise<T>,
 ): Promise<T> {
@@ -57,7 +46,7 @@ export async function withModel<T>(
   try {
     return await fn(rm, await rm.generations.ensureActive(), root);
   } finally {
-    await dropRoot(redis, root);
+    await unlinkMatching(redis, `${root}:*`);
   }
 }
 

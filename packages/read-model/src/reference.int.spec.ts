@@ -1,10 +1,11 @@
 import { decodeEvent, GROUP_INFO_FIELDS, type EventType, type GroupEvent } from '@imgroups/contracts';
 import fc from 'fast-check';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { OUTCOMES, V1_1_OUTCOMES, type Outcome } from './evolve.js';
 import { ReferenceModel } from './reference-model.js';
 import { BASE_TIME, readAll, withModel, type Card } from './read-model.test-helpers.js';
+import type { RedisClient } from './redis-client.js';
+import { testRedis } from './redis.test-helpers.js';
 
 /**
  * The ReadModel (apply and page Lua scripts) against a real Redis, compared
@@ -13,10 +14,10 @@ import { BASE_TIME, readAll, withModel, type Card } from './read-model.test-help
  * under its own key root and removes it at the end; nothing flushes Redis.
  */
 
-let redis: Redis;
+let redis: RedisClient;
 
 beforeAll(() => {
-  redis = new Redis(inject('testEnv').redisUrl);
+  redis = testRedis(inject('testEnv'));
 });
 
 afterAll(async () => {

@@ -1,11 +1,12 @@
 import { decodeEvent, type EventType, type GroupEvent } from '@imgroups/contracts';
 import { uniqueId } from '@imgroups/testing';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Outcome } from './evolve.js';
 import { ReadModel } from './read-model.js';
 import { ReferenceModel } from './reference-model.js';
 import { crashingApplier } from './test-helpers.js';
+import type { RedisClient } from './redis-client.js';
+import { testRedis } from './redis.test-helpers.js';
 
 /**
  * Event stream v1.1 (CONTRACT.md §2) by example: `seq` orders changes per
@@ -14,9 +15,9 @@ import { crashingApplier } from './test-helpers.js';
  * is also checked against the reference model.
  */
 
-let redis: Redis;
+let redis: RedisClient;
 beforeAll(() => {
-  redis = new Redis(inject('testEnv').redisUrl);
+  redis = testRedis(inject('testEnv'));
 });
 afterAll(() => redis.quit());
 

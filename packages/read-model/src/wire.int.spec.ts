@@ -1,9 +1,10 @@
 import fc from 'fast-check';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { MemberRow, Op } from './evolve.js';
 import { WIRE_ECHO as echo } from './test-helpers.js';
 import { encodeEvent, memberDetail, STORED_FIELDS, WIRE, type Operand, type WireHead } from './wire.js';
+import type { RedisClient } from './redis-client.js';
+import { testRedis } from './redis.test-helpers.js';
 
 /**
  * The wire has one definition (wire.ts WIRE): TypeScript writes it, and Redis'
@@ -11,9 +12,9 @@ import { encodeEvent, memberDetail, STORED_FIELDS, WIRE, type Operand, type Wire
  * operation, with any strings, must come back as it was written.
  */
 
-let redis: Redis;
+let redis: RedisClient;
 beforeAll(() => {
-  redis = new Redis(inject('testEnv').redisUrl);
+  redis = testRedis(inject('testEnv'));
 });
 afterAll(() => redis.quit());
 

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTopics } from './helpers.js';
 import { freePort, redisServerInstalled, startMokapi, startRedisServer } from '@imgroups/devenv';
+import { startTestRedisCluster, testRedisTopology, type RedisTopology } from './redis-topology.js';
 
 /**
  * One test environment for every suite. Where a container runtime answers,
@@ -13,6 +14,11 @@ import { freePort, redisServerInstalled, startMokapi, startRedisServer } from '@
  *
  * TEST_ENV=local|containers forces one; REDIS_URL reuses a Redis you run
  * (tests only ever touch their own key prefixes there).
+ *
+ * TEST_REDIS=cluster puts the read model on a local Redis Cluster as well
+ * (redis-topology.ts), whichever environment runs the rest: the containers
+ * path too uses the local cluster (a cluster's nodes announce addresses its
+ * clients must reach, which a container's mapped ports do not give).
  */
 
 /** Topic pairs the mock broker declares at start; leaseTopics (topics.ts) hands them out. */
@@ -20,7 +26,18 @@ export const TOPIC_POOL_SIZE = 64;
 
 export interface TestEnvInfo {
   kind: 'containers' | 'local';
+  /**
+   * One Redis. With redisTopology 'single' it holds the read model; with
+   * 'cluster' only what stays on one Redis (OpenIM's token-status keys, the
+   * topic lease): the read model is on redisClusterNodes. Tests get the read
+   * model's client from testRedis(env) (@imgroups/read-model/test-redis) and
+   * the services' settings from redisVars(env), never from this URL alone.
+   */
   redisUrl: string;
+  /** TEST_REDIS: the read model on the one Redis or on a Redis Cluster. */
+  redisTopology: RedisTopology;
+  /** The Redis Cluster's seed nodes (`host:port`, every node) with 'cluster'; empty with 'single'. */
+  redisClusterNodes: string[];
   kafkaBrokers: string[];
   /** True when the tests may stop/restart this Redis (it is the suite's own). */
   ownRedis: boolean;
@@ -101,7 +118,10 @@ async function startKafkaContainer() {
   return { container, brokers: [`${host}:${port}`] };
 }
 
-async function startContainers(): Promise<TestEnvironment> {
+/** The environment before the read model's Redis topology is settled. */
+type BaseEnvironment = Omit<TestEnvironment, 'redisTopology' | 'redisClusterNodes'>;
+
+async function startContainers(): Promise<BaseEnvironment> {
   const { RedisContainer } = await import('@testcontainers/redis');
   const [kafka, redis] = await Promise.allSettled([startKafkaContainer(), new RedisContainer(REDIS_IMAGE).start()]);
   if (kafka.status === 'rejected' || redis.status === 'rejected') {
@@ -132,7 +152,7 @@ async function startContainers(): Promise<TestEnvironment> {
   };
 }
 
-async function startLocal(log: (msg: string) => void): Promise<TestEnvironment> {
+async function startLocal(log: (msg: string) => void): Promise<BaseEnvironment> {
   const given = process.env.REDIS_URL;
   let redisUrl: string;
   let stopRedis = async () => {};
@@ -163,6 +183,30 @@ async function startLocal(log: (msg: string) => void): Promise<TestEnvironment> 
 }
 
 export async function startTestEnvironment(log: (msg: string) => void = console.log): Promise<TestEnvironment> {
+  const topology = testRedisTopology();
+  if (topology === 'single') return { ...(await startBase(log)), redisTopology: 'single', redisClusterNodes: [] };
+  const [base, cluster] = await Promise.allSettled([startBase(log), startTestRedisCluster()]);
+  if (base.status === 'rejected' || cluster.status === 'rejected') {
+    // Stop the one that did start.
+    await Promise.allSettled([
+      ...(base.status === 'fulfilled' ? [base.value.stop()] : []),
+      ...(cluster.status === 'fulfilled' ? [cluster.value.cluster.stop()] : []),
+    ]);
+    throw base.status === 'rejected' ? base.reason : (cluster as PromiseRejectedResult).reason;
+  }
+  const { nodes } = cluster.value;
+  log(`test environment: TEST_REDIS=cluster: the read model on a local Redis Cluster (3 masters, 3 replicas) ${nodes.join(',')}`);
+  return {
+    ...base.value,
+    redisTopology: 'cluster',
+    redisClusterNodes: nodes,
+    stop: async () => {
+      await Promise.all([base.value.stop(), cluster.value.cluster.stop()]);
+    },
+  };
+}
+
+async function startBase(log: (msg: string) => void): Promise<BaseEnvironment> {
   const forced = process.env.TEST_ENV;
   if (forced && forced !== 'local' && forced !== 'containers') {
     throw new Error(`TEST_ENV must be "local" or "containers", not "${forced}"`);

@@ -1,4 +1,5 @@
 export * from './environment.js';
+export * from './redis-topology.js';
 export * from './helpers.js';
 export * from './topics.js';
 import './vitest-context.js';

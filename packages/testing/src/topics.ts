@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { TOPIC_POOL_SIZE, type TestEnvInfo } from './environment.js';
 import { createTopics, uniqueId } from './helpers.js';
+import { redisVars } from './redis-topology.js';
 import { POOL_PARTITIONS, poolTopic } from '@imgroups/devenv';
 
 const LEASE_KEY = 'testenv:topic-lease';
@@ -21,6 +22,7 @@ export async function leaseTopics(env: TestEnvInfo): Promise<{ events: string; d
     ]);
     return { events, dlq, partitions: POOL_PARTITIONS };
   }
+  // The one Redis, in both topologies (environment.ts): the lease is not the read model's.
   const redis = new Redis(env.redisUrl);
   try {
     const n = (await redis.incr(LEASE_KEY)) - 1;
@@ -35,7 +37,8 @@ export async function leaseTopics(env: TestEnvInfo): Promise<{ events: string; d
 
 /**
  * Settings (environment variables, as the services read them) for one
- * isolated setup on the suite's broker and Redis: a leased topic pair, its
+ * isolated setup on the suite's broker and Redis (REDIS_CLUSTER_NODES too
+ * with TEST_REDIS=cluster): a leased topic pair, its
  * own consumer group and Redis key root, and consumer timings suited to the
  * mock broker (it evicts a member only after its session timeout).
  */
@@ -47,7 +50,7 @@ export async function isolatedSettings(
   const id = uniqueId(prefix);
   const topics = await leaseTopics(env);
   const vars: Record<string, string> = {
-    REDIS_URL: env.redisUrl,
+    ...redisVars(env),
     KAFKA_BROKERS: env.kafkaBrokers.join(','),
     REDIS_KEY_PREFIX: id,
     EVENTS_TOPIC: topics.events,

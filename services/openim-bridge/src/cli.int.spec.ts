@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeEvent, type GroupEvent } from '@imgroups/contracts';
-import { ReadModel } from '@imgroups/read-model';
-import { leaseTopics, testKafka, uniqueId, waitFor } from '@imgroups/testing';
-import { Redis } from 'ioredis';
+import { ReadModel, type RedisClient } from '@imgroups/read-model';
+import { testRedis } from '@imgroups/read-model/test-redis';
+import { leaseTopics, redisVars, testKafka, uniqueId, waitFor } from '@imgroups/testing';
 import type { KafkaMessage } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { standInGroup, startOpenIMApiStandIn, type OpenIMApiStandIn } from './testing/openim-api-stand-in.js';
@@ -52,15 +52,15 @@ const T = Date.UTC(2024, 4, 1);
 
 let topics: { events: string };
 let vars: Record<string, string>;
-let redis: Redis;
+let redis: RedisClient;
 let api: OpenIMApiStandIn;
 beforeAll(async () => {
   topics = await leaseTopics(env);
   api = await startOpenIMApiStandIn({ secret: SECRET, adminUserIDs: ['imAdmin'] });
-  redis = new Redis(env.redisUrl);
+  redis = testRedis(env);
   vars = {
     KAFKA_BROKERS: env.kafkaBrokers.join(','),
-    REDIS_URL: env.redisUrl,
+    ...redisVars(env),
     REDIS_KEY_PREFIX: uniqueId('cli'),
     EVENTS_TOPIC: topics.events,
     OPENIM_SNAPSHOT_PART_MEMBERS: '25',

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Config } from '@imgroups/config';
 import type { GroupEvent } from '@imgroups/contracts';
-import { Redis } from 'ioredis';
+import { connectRedis } from '@imgroups/read-model';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { pino } from 'pino';
 import { createBackfill } from './backfill.js';
@@ -38,7 +38,7 @@ export async function runReconcile(config: Config, args: string[]) {
   const dryRun = values['dry-run'];
   const runID = randomBytes(4).toString('hex');
   const now = Date.now();
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
+  const redis = connectRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES }, { maxRetriesPerRequest: 3 });
   const ours = new OurSide(redis, config.REDIS_KEY_PREFIX);
   const kafka = new Kafka({ clientId: `${config.KAFKA_CLIENT_ID}-openim-reconcile`, brokers: config.KAFKA_BROKERS, logLevel: logLevel.WARN });
   const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });

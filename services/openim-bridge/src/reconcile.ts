@@ -1,6 +1,5 @@
 import { INFO_PATCH_FIELDS, type GroupDismissed } from '@imgroups/contracts';
-import { keyspace, ReadModel } from '@imgroups/read-model';
-import type { Redis } from 'ioredis';
+import { keyspace, masters, ReadModel, type RedisClient } from '@imgroups/read-model';
 import type { OpenIMGroupInfo } from './members.js';
 
 /**
@@ -88,26 +87,28 @@ export function dismissal(groupID: string, runID: string, now: number): GroupDis
 export class OurSide {
   private readonly model: ReadModel;
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly root: string,
   ) {
     this.model = new ReadModel(redis, { root, dedupeWindow: 1 });
   }
 
-  /** Every groupID of the active generation, in SCAN batches. */
+  /** Every groupID of the active generation, in SCAN batches (on every master of a Redis Cluster). */
   async *groupIDs(batch = 500): AsyncGenerator<string[]> {
     const gen = await this.model.generations.active();
     if (gen === null) return;
     const ks = keyspace(this.root);
     const pattern = ks.entity('groupInfo', gen, '*');
     const [prefix, suffix] = pattern.split('*') as [string, string];
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', batch);
-      cursor = next;
-      const ids = keys.map((k) => k.slice(prefix.length, k.length - suffix.length));
-      if (ids.length) yield ids;
-    } while (cursor !== '0');
+    for (const node of masters(this.redis)) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', batch);
+        cursor = next;
+        const ids = keys.map((k) => k.slice(prefix.length, k.length - suffix.length));
+        if (ids.length) yield ids;
+      } while (cursor !== '0');
+    }
   }
 
   async groups(groupIDs: string[]): Promise<Map<string, OurGroup>> {

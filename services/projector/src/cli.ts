@@ -1,7 +1,6 @@
 import { loadConfigOrExit } from '@imgroups/config';
 import { createStatusReader, formatStatus } from '@imgroups/ops';
-import { Generations } from '@imgroups/read-model';
-import { Redis } from 'ioredis';
+import { connectRedis, Generations } from '@imgroups/read-model';
 import { Kafka, logLevel } from 'kafkajs';
 import { destination, pino, transport, type DestinationStream, type Logger } from 'pino';
 import { kafkaLogCreator } from './logger.js';
@@ -68,11 +67,11 @@ const logger: Logger = pino(
 );
 const progress: ProgressSink = interactive ? terminalProgress(process.stderr) : logProgress(logger);
 
-const redis = new Redis(config.REDIS_URL, {
+const redis = connectRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES }, {
   maxRetriesPerRequest: 1,
   retryStrategy: (times) => Math.min(100 * 2 ** times, 2000),
 });
-redis.on('error', (err) => logger.debug({ err: err.message }, 'redis connection error'));
+redis.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
 const kafka = new Kafka({
   clientId: `${config.KAFKA_CLIENT_ID}-${command}`,
   brokers: config.KAFKA_BROKERS,

@@ -1,5 +1,5 @@
 import { devDefaultWarnings, loadConfigOrExit } from '@imgroups/config';
-import { Redis } from 'ioredis';
+import { connectRedis } from '@imgroups/read-model';
 import { Kafka, logLevel } from 'kafkajs';
 import { build } from './app.js';
 import { createLogger, kafkaLogCreator } from './logger.js';
@@ -12,14 +12,15 @@ const config = loadConfigOrExit(process.env, 'projector');
 const logger = createLogger({ name: 'projector', level: config.LOG_LEVEL, pretty: config.LOG_FORMAT === 'pretty' });
 for (const warning of devDefaultWarnings(config)) logger.warn(`DEVELOPMENT DEFAULT IN USE: ${warning}`);
 
-const redis = new Redis(config.REDIS_URL, {
+// One Redis at REDIS_URL, or the Redis Cluster at REDIS_CLUSTER_NODES.
+const redis = connectRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES }, {
   // Fail a command after a reconnect attempt instead of queueing it for long:
   // the apply loop retries with backoff and keeps the Kafka session alive.
   maxRetriesPerRequest: 1,
   retryStrategy: (times) => Math.min(100 * 2 ** times, 2000),
   lazyConnect: false,
 });
-redis.on('error', (err) => logger.debug({ err: err.message }, 'redis connection error'));
+redis.on('error', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
 
 const kafka = new Kafka({
   clientId: config.KAFKA_CLIENT_ID,

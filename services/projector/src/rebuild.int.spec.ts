@@ -1,9 +1,9 @@
 import { loadConfig, type Config } from '@imgroups/config';
 import { highWatermarks } from '@imgroups/ops';
-import { acquireRebuildLock, Generations, ReadModel } from '@imgroups/read-model';
+import { acquireRebuildLock, Generations, ReadModel, type RedisClient } from '@imgroups/read-model';
 import { diffProjection, modelOf } from '@imgroups/read-model/test-helpers';
+import { keysMatching, testRedis, unlinkMatching } from '@imgroups/read-model/test-redis';
 import { generateHistory, isolatedSettings, testKafka, type RawGroupEvent } from '@imgroups/testing';
-import { Redis } from 'ioredis';
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { pino } from 'pino';
 import { afterEach, describe, expect, inject, it } from 'vitest';
@@ -23,7 +23,7 @@ const USERS = 40;
 
 interface Lab {
   config: Config;
-  redis: Redis;
+  redis: RedisClient;
   kafka: Kafka;
   producer: Producer;
   gens: Generations;
@@ -44,15 +44,11 @@ afterEach(async () => {
 async function lab(): Promise<Lab> {
   const { id, vars } = await isolatedSettings(env, 'rb');
   const config = loadConfig(vars);
-  const redis = new Redis(config.REDIS_URL);
+  const redis = testRedis(config);
   const kafka = testKafka(env.kafkaBrokers);
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
-  const keyCount = async (gen: number | string) => {
-    let n = 0;
-    for await (const keys of redis.scanStream({ match: `${id}:${gen}:*`, count: 1000 })) n += (keys as string[]).length;
-    return n;
-  };
+  const keyCount = async (gen: number | string) => (await keysMatching(redis, `${id}:${gen}:*`)).length;
   const l: Lab = {
     config,
     redis,
@@ -78,9 +74,7 @@ async function lab(): Promise<Lab> {
     keyCount,
     async close() {
       await producer.disconnect();
-      for await (const keys of redis.scanStream({ match: `${id}:*`, count: 1000 })) {
-        if ((keys as string[]).length) await redis.unlink(...(keys as string[]));
-      }
+      await unlinkMatching(redis, `${id}:*`);
       redis.disconnect();
     },
   };

@@ -1,5 +1,6 @@
 import { ErrCode, ErrMsg } from '@imgroups/contracts';
 import { openImTokenStatusKey } from '@imgroups/read-model';
+import { delEach } from '@imgroups/read-model/test-redis';
 import { ev, openImToken, uniqueId } from '@imgroups/testing';
 import fc from 'fast-check';
 import type { FastifyInstance, InjectOptions } from 'fastify';
@@ -40,7 +41,7 @@ beforeAll(async () => {
   app = await world.app({ BODY_LIMIT_BYTES: String(BODY_LIMIT), TOKEN_STATUS_CHECK: 'true', MAX_GROUP_IDS: '50' });
 });
 afterAll(async () => {
-  await world.redis.del(...statusKeys);
+  await delEach(world.redis, statusKeys);
   await world.stop();
 });
 

@@ -1,10 +1,10 @@
 import { loadConfig, type Config } from '@imgroups/config';
 import { ErrCode } from '@imgroups/contracts';
-import { acquireRebuildLock, Generations } from '@imgroups/read-model';
+import { acquireRebuildLock, Generations, type RedisClient } from '@imgroups/read-model';
+import { testRedis, unlinkMatching } from '@imgroups/read-model/test-redis';
 import { freePort } from '@imgroups/devenv';
-import { leaseTopics, openImToken, testKafka, uniqueId } from '@imgroups/testing';
+import { leaseTopics, openImToken, redisVars, testKafka, uniqueId } from '@imgroups/testing';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { build } from './app.js';
 
@@ -16,21 +16,17 @@ import { build } from './app.js';
 
 const SECRET = 'status-secret';
 const env = inject('testEnv');
-let redis: Redis;
+let redis: RedisClient;
 const apps: FastifyInstance[] = [];
 const roots: string[] = [];
 
 beforeAll(() => {
-  redis = new Redis(env.redisUrl);
+  redis = testRedis(env);
 });
 
 afterAll(async () => {
   await Promise.all(apps.map((a) => a.close()));
-  for (const root of roots) {
-    for await (const keys of redis.scanStream({ match: `${root}:*`, count: 500 })) {
-      if ((keys as string[]).length) await redis.unlink(...(keys as string[]));
-    }
-  }
+  for (const root of roots) await unlinkMatching(redis, `${root}:*`);
   await redis.quit();
 });
 
@@ -38,7 +34,7 @@ async function appFor(overrides: Record<string, string>): Promise<{ app: Fastify
   const root = uniqueId('st');
   roots.push(root);
   const config = loadConfig({
-    REDIS_URL: env.redisUrl,
+    ...redisVars(env),
     REDIS_KEY_PREFIX: root,
     KAFKA_BROKERS: env.kafkaBrokers.join(','),
     LOG_LEVEL: 'silent',

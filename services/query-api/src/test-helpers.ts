@@ -7,10 +7,10 @@
 import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '@imgroups/config';
 import { decodeEvent } from '@imgroups/contracts';
-import { ReadModel } from '@imgroups/read-model';
-import { ev, openImToken, uniqueId } from '@imgroups/testing';
+import { ReadModel, type RedisClient } from '@imgroups/read-model';
+import { testRedis, unlinkMatching } from '@imgroups/read-model/test-redis';
+import { ev, openImToken, redisVars, uniqueId, type TestEnvInfo } from '@imgroups/testing';
 import type { FastifyInstance, InjectOptions } from 'fastify';
-import { Redis } from 'ioredis';
 import { expect, inject } from 'vitest';
 import { build, type AppDeps } from './app.js';
 
@@ -24,16 +24,22 @@ export interface Reply {
   body: Record<string, any>;
 }
 
-/** A key root in the suite's Redis, a projection writer for it, and apps reading it. */
+/**
+ * A key root in the suite's read-model Redis (one Redis or a Redis Cluster:
+ * TEST_REDIS), a projection writer for it, and apps reading it.
+ */
 export class World {
   readonly root = uniqueId('qa');
-  readonly redis: Redis;
+  readonly redis: RedisClient;
+  /** The suite's one Redis (environment.ts): the read model's too unless TEST_REDIS=cluster. */
+  readonly redisUrl: string;
   /** `syncLogMax`: entries kept per version log by this world's projection (SYNC_LOG_MAX). */
   constructor(
-    readonly redisUrl = inject('testEnv').redisUrl,
+    private readonly env: TestEnvInfo = inject('testEnv'),
     private readonly syncLogMax?: number,
   ) {
-    this.redis = new Redis(redisUrl);
+    this.redisUrl = env.redisUrl;
+    this.redis = testRedis(env);
   }
   get readModel(): ReadModel {
     return (this.model ??= new ReadModel(this.redis, { root: this.root, dedupeWindow: 128, syncLogMax: this.syncLogMax }));
@@ -48,9 +54,10 @@ export class World {
     return this;
   }
 
+  /** The services' Config for this world; overrides naming a REDIS_URL of their own mean one Redis there (no cluster nodes). */
   config(overrides: Record<string, string> = {}): Config {
     return loadConfig({
-      REDIS_URL: this.redisUrl,
+      ...('REDIS_URL' in overrides ? {} : redisVars(this.env)),
       REDIS_KEY_PREFIX: this.root,
       LOG_LEVEL: 'silent',
       OPENIM_SECRET: SECRET,
@@ -74,9 +81,7 @@ export class World {
   async stop(): Promise<void> {
     await Promise.all(this.apps.map((a) => a.close()));
     // Remove this world's keys only; the Redis is shared.
-    for await (const keys of this.redis.scanStream({ match: `${this.root}:*`, count: 500 })) {
-      if ((keys as string[]).length) await this.redis.unlink(...(keys as string[]));
-    }
+    await unlinkMatching(this.redis, `${this.root}:*`);
     await this.redis.quit();
   }
 

@@ -1,4 +1,5 @@
 import { openImTokenStatusKey } from '@imgroups/read-model';
+import { delEach } from '@imgroups/read-model/test-redis';
 import { openImToken, uniqueId } from '@imgroups/testing';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
@@ -21,7 +22,7 @@ beforeAll(async () => {
   checked = await world.app({ TOKEN_STATUS_CHECK: 'true' });
 });
 afterAll(async () => {
-  if (statusKeys.length) await world.redis.del(...statusKeys);
+  await delEach(world.redis, statusKeys);
   await world.stop();
 });
 
@@ -123,7 +124,7 @@ describe('with TOKEN_STATUS_CHECK=true', () => {
   });
 
   it('reads the status from the Redis given as tokenStatusRedis (TOKEN_STATUS_REDIS_URL), not the read model\'s', async () => {
-    const openImRedis = new Redis(world.redisUrl, { db: 1 });
+    const openImRedis = new Redis(world.redisUrl, { db: 1 }); // OpenIM's own Redis: the one Redis, also with TEST_REDIS=cluster
     const elsewhere = await world.app({ TOKEN_STATUS_CHECK: 'true' }, { tokenStatusRedis: openImRedis });
     const { userID, token, key } = arrange();
     try {
