@@ -1,6 +1,5 @@
 import type { Config } from '@imgroups/config';
-import { Generations, parseLockHolder, type LockHolder, type RebuildRecord } from '@imgroups/read-model';
-import type { Redis } from 'ioredis';
+import { Generations, parseLockHolder, type LockHolder, type RebuildRecord, type RedisClient } from '@imgroups/read-model';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { committedOffsets, highWatermarks, withTimeout } from './kafka-offsets.js';
 
@@ -59,7 +58,7 @@ export interface Status {
 }
 
 export interface StatusSource {
-  redis: Redis;
+  redis: RedisClient;
   root: string;
   topic: string;
   consumerGroup: string;
@@ -175,7 +174,7 @@ export interface StatusReader {
  * and kept (a status poll every few seconds must not open a connection each
  * time); a failed connection is retried on the next read.
  */
-export function createStatusReader(opts: { redis: Redis; config: StatusConfig; kafka?: Kafka; timeoutMs?: number }): StatusReader {
+export function createStatusReader(opts: { redis: RedisClient; config: StatusConfig; kafka?: Kafka; timeoutMs?: number }): StatusReader {
   const { config } = opts;
   const kafka =
     opts.kafka ??

@@ -12,7 +12,12 @@ import { luaWireSpec } from './wire.js';
  *   fields, for the card), WIRE_OPS (wire.ts, for reading the events);
  * - shared Lua from lua/lib/: writes.lua (W, how the apply script writes),
  *   log.lua (the version logs), card.lua, wire.lua, member.lua (a member's
- *   JSON, the sync routes' versionID).
+ *   JSON).
+ *
+ * A script builds no key name: it reads and writes only the keys its caller
+ * passes as KEYS, all in one hash slot, and the read scripts are given the
+ * generation's versionID in ARGV; the caller chose the generation
+ * (active-generation.ts) and so the keys.
  *
  * `pnpm lint:lua` runs `luac -p` over every file and every assembled script.
  */
@@ -59,7 +64,6 @@ export function assembleScript(name: string, parts: readonly LuaPart[], instead:
 
 /** The apply script's parts. */
 export const APPLY_PARTS: readonly LuaPart[] = [
-  'keys',
   'groupFields',
   'wireSpec',
   'writes',
@@ -72,8 +76,8 @@ export const APPLY_PARTS: readonly LuaPart[] = [
   'applySnapshot',
 ];
 
-/** The sync read scripts' parts: the version logs and the versionID. */
-const SYNC_PARTS: readonly LuaPart[] = ['keys', 'log', 'member'];
+/** The sync read scripts' parts: the version logs and a member's JSON (the versionID comes in ARGV). */
+const SYNC_PARTS: readonly LuaPart[] = ['log', 'member'];
 
 /** A Lua script run by EVALSHA, loaded on first use or after a Redis restart (NOSCRIPT). */
 export class LuaScript {
@@ -128,9 +132,8 @@ const script = (name: string, parts: readonly LuaPart[] = []) => new LuaScript(n
 /** Every production script, assembled once at start. */
 export const SCRIPTS = {
   apply: script('apply', APPLY_PARTS),
-  page: script('page', ['keys']),
-  groupsInfo: script('groups-info', ['keys']),
-  memberPage: script('member-page', ['keys', 'member']),
+  page: script('page'),
+  memberPage: script('member-page', ['member']),
   joinedIds: script('joined-ids', SYNC_PARTS),
   syncJoins: script('sync-joins', SYNC_PARTS),
   syncMembers: script('sync-members', SYNC_PARTS),
