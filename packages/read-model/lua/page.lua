@@ -1,37 +1,18 @@
--- A page of a user's groups from one snapshot of the active generation (a
--- query never sees a half-switched generation). Runs after the rendered key
--- functions.
+-- A page of a user's groups: the user's total and the page's group IDs in
+-- list order (join time, then groupID), from one snapshot of the user's set.
+-- The caller chose the generation (its key is that generation's) and
+-- fetches the page's cards itself, from the groups' own slots (read-page.ts):
+-- bringing ~700-byte cards into Lua and joining them there would cost Redis
+-- about 1 us per KB each way, three times what a MGET costs
+-- (docs/benchmarks.md).
 --
--- ARGV: root, userID, offset, count, mode:
---   'keys'  -> {total, gen, cardKey...}: the hot path. The caller fetches the
---              cards with one MGET outside Lua: bringing ~700-byte cards into
---              Lua and joining them there costs Redis about 1 us per KB each
---              way, three times what the MGET costs (docs/benchmarks.md).
---   'cards' -> {total, gen, card...}: the same page in one call, read when a
---              card named by 'keys' was gone by the time of the MGET (its
---              group dismissed, or its generation retired by a rebuild's
---              switch, in between). A group without a card (a half-failed
---              apply awaiting its redelivery) is left out.
--- {0, ''} when no generation is active.
+-- KEYS: the user's joined set. ARGV: offset, count.
+-- Returns {total, groupID...}.
 -- Cost: ZCARD O(1) + ZRANGE O(log N + count), whatever N is.
-local root, uid = ARGV[1], ARGV[2]
-local start, count, mode = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
-local gen = redis.call('GET', k_active(root))
-if not gen then return {0, ''} end
-local uk = k_userJoined(root, gen, uid)
+local uk = KEYS[1]
+local start, count = tonumber(ARGV[1]), tonumber(ARGV[2])
 local total = redis.call('ZCARD', uk)
-local out = {total, gen}
-if count == 0 or start >= total then return out end
-local keys = redis.call('ZRANGE', uk, start, start + count - 1)
-for i, gid in ipairs(keys) do keys[i] = k_groupCard(root, gen, gid) end
-if mode == 'keys' then
-  for i, key in ipairs(keys) do out[i + 2] = key end
-  return out
-end
--- MGET in chunks: unpack() is bounded by Lua's C stack (~8000 values).
-for i = 1, #keys, 1000 do
-  for _, c in ipairs(redis.call('MGET', unpack(keys, i, math.min(i + 999, #keys)))) do
-    if c then out[#out + 1] = c end
-  end
-end
+if count == 0 or start >= total then return {total} end
+local out = redis.call('ZRANGE', uk, start, start + count - 1)
+table.insert(out, 1, total)
 return out

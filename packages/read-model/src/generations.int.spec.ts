@@ -29,10 +29,10 @@ afterAll(async () => {
   await redis.quit();
 });
 
-function setup(opts: { chunkSize?: number } = {}) {
+function setup(opts: { chunkSize?: number; graceMs?: number } = {}) {
   const root = uniqueId('gen');
   roots.push(root);
-  const gens = new Generations(redis, root);
+  const gens = new Generations(redis, root, { graceMs: opts.graceMs });
   const model = new ReadModel(redis, { root, dedupeWindow: 100, ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}) });
   return { root, gens, model, keys: gens.keys };
 }
@@ -96,6 +96,7 @@ describe('the generation switch', () => {
     expect(await gens.flip({ from: 1, to: 2, now: 1234 })).toEqual({ ok: true, previous: 1 });
     expect(await gens.active()).toBe(2);
     expect(await gens.retired()).toEqual(['1']);
+    expect(await redis.hget(keys.retiredAt, '1')).toBe('1234'); // its grace period runs from the switch
     expect(await gens.rebuildRecord()).toMatchObject({ generation: 2, status: 'switched', previous: 1, switchedAt: 1234 });
     // Once switched, it cannot switch again.
     expect(await gens.flip({ from: 1, to: 2 })).toMatchObject({ ok: false, reason: 'active_changed', active: '2' });
@@ -199,7 +200,7 @@ describe('deleting a generation', () => {
   });
 
   it('a sweep finishes retired generations and expired verify scratch ones, never the one being rebuilt', async () => {
-    const { gens, keys, model } = setup();
+    const { gens, keys, model } = setup({ graceMs: 0 });
     await redis.set(keys.active, '3');
     for (const gen of [1, 2, 3, 4, 'verify-dead', 'verify-live']) await model.apply(gen, 0, groupHistory('gW', 3), '2');
     await gens.startRebuild({ generation: 4, consumerGroup: 'x', startedAt: 1 });

@@ -1,13 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ActiveGeneration, type ActiveSnapshot } from './active-generation.js';
 import { keyspace, type Keyspace } from './keys.js';
+import { scanAll, unlinkOnNode, type RedisClient } from './redis-client.js';
 import { SCRIPTS } from './scripts.js';
+
+export { acquireRebuildLock, HeldLock, parseLockHolder, type LockAttempt, type LockHolder } from './rebuild-lock.js';
 
 /**
  * Generations of the read model and their lifecycle, in Redis: which one is
- * active (the one owner of `<root>:active`), the rebuild record, the switch (one Lua call), the background
- * deletion of retired generations (SCAN + UNLINK in small batches), the
- * rebuild lock and verify's scratch leases. Kafka plays no part here.
+ * active (the one owner of `<root>:{<root>}:active`; readers resolve it
+ * through current(), active-generation.ts), the rebuild record, the switch
+ * (one Lua call), the background deletion of retired generations once their
+ * grace period is over (SCAN + UNLINK in small batches, on every master),
+ * and verify's scratch leases. The rebuild lock is rebuild-lock.ts. Kafka
+ * plays no part here. Every key here is in the `{<root>}` slot, so the
+ * MULTIs and scripts below run on a Redis Cluster too.
  */
 
 export type RebuildStatus = 'running' | 'switched' | 'done';
@@ -46,21 +54,59 @@ export interface DeleteProgress {
   deleted: number;
 }
 
+export interface DeleteOptions {
+  /** Keys per SCAN step; default 500. */
+  count?: number;
+  /** Pause after each batch deleted, ms; default 1. */
+  pauseMs?: number;
+  onProgress?: (p: DeleteProgress) => void;
+  shouldStop?: () => boolean;
+}
+
+export interface GenerationsOptions {
+  /** How long readers use a resolved active generation (ActiveGeneration's ttlMs); default 250 ms. */
+  activeTtlMs?: number;
+  /**
+   * How long a retired generation stays whole after it was retired (the
+   * switch) before its keys are deleted, so readers that resolved it before
+   * the switch finish reading it; default 5000 ms. Longer than activeTtlMs
+   * plus any request's duration.
+   */
+  graceMs?: number;
+}
+
+export const DEFAULT_GRACE_MS = 5000;
+
 const num = (v: string | undefined): number | null => (v === undefined || v === '' ? null : Number(v));
 
 export class Generations {
   readonly keys: Keyspace;
+  readonly graceMs: number;
+  private readonly activeGeneration: ActiveGeneration;
 
   constructor(
-    readonly redis: Redis,
+    readonly redis: RedisClient,
     root: string,
+    options: GenerationsOptions = {},
   ) {
     this.keys = keyspace(root);
+    this.graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
+    this.activeGeneration = new ActiveGeneration(redis, this.keys, { ttlMs: options.activeTtlMs });
   }
 
+  /** The active generation as of now (one GET, never cached): for the projector and operators. */
   async active(): Promise<number | null> {
     const v = await this.redis.get(this.keys.active);
     return v === null ? null : Number(v);
+  }
+
+  /**
+   * The generation readers use, with its epoch and versionID: cached for
+   * activeTtlMs (active-generation.ts); `fresh` asks Redis. A request
+   * resolves it once and reads everything from it.
+   */
+  current(opts: { fresh?: boolean } = {}): Promise<ActiveSnapshot> {
+    return this.activeGeneration.get(opts);
   }
 
   /**
@@ -77,6 +123,7 @@ export class Generations {
   async ensureActive(): Promise<number> {
     await this.ensureEpoch();
     await this.redis.set(this.keys.active, '1', 'NX');
+    this.activeGeneration.invalidate();
     return Number(await this.redis.get(this.keys.active));
   }
 
@@ -136,20 +183,14 @@ export class Generations {
   async flip(opts: { from: number | null; to: number; lockValue?: string; now?: number }): Promise<FlipResult> {
     const k = this.keys;
     const from = opts.from === null ? '' : String(opts.from);
-    const reply = (await SCRIPTS.flip.run(this.redis, [
-      k.active,
-      k.rebuild,
-      k.retired,
-      k.rebuildLock,
-      opts.lockValue ?? '',
-      from,
-      String(opts.to),
-      k.checkpoints(from),
-      k.checkpoints(opts.to),
-      opts.now ?? Date.now(),
-    ])) as string[];
+    const reply = (await SCRIPTS.flip.run(
+      this.redis,
+      [k.active, k.rebuild, k.retired, k.retiredAt, k.rebuildLock, k.checkpoints(from), k.checkpoints(opts.to)],
+      [opts.lockValue ?? '', from, String(opts.to), opts.now ?? Date.now()],
+    )) as string[];
     switch (reply[0]) {
       case 'switched':
+        this.activeGeneration.invalidate();
         return { ok: true, previous: opts.from };
       case 'behind':
         return { ok: false, reason: 'behind', partition: Number(reply[1]), applied: num(reply[2]), required: Number(reply[3]) };
@@ -166,48 +207,64 @@ export class Generations {
     return (await this.redis.smembers(this.keys.retired)).sort((a, b) => Number(a) - Number(b) || a.localeCompare(b));
   }
 
-  /** Mark a generation for deletion; `sweepRetired()` (or `deleteGeneration`) removes its keys. */
-  async retire(gen: number | string): Promise<void> {
-    await this.redis.sadd(this.keys.retired, String(gen));
+  /**
+   * Mark a generation for deletion, as of `at` (default now): `sweepRetired()`
+   * (or `deleteGeneration`) removes its keys once the grace period is over.
+   */
+  async retire(gen: number | string, at = Date.now()): Promise<void> {
+    await this.redis.multi().sadd(this.keys.retired, String(gen)).hset(this.keys.retiredAt, String(gen), at).exec();
   }
 
   /**
-   * Delete every key of generation `gen`: SCAN MATCH `<root>:<gen>:*` in
-   * batches of `count` keys, UNLINK each batch (freeing happens off Redis'
-   * main thread), with a short pause between batches so Redis is never busy
-   * with this for long. Refuses the active generation.
+   * When generation `gen` may be deleted (ms): graceMs after it was retired
+   * (the switch records the time; an older record's switchedAt serves for
+   * its `previous`), or 0 when it never was (a scratch generation, never
+   * active: nobody reads it).
    */
-  async deleteGeneration(
-    gen: number | string,
-    opts: { count?: number; pauseMs?: number; onProgress?: (p: DeleteProgress) => void; shouldStop?: () => boolean } = {},
-  ): Promise<{ deleted: number; complete: boolean }> {
+  async deletableAt(gen: number | string): Promise<number> {
+    const generation = String(gen);
+    const [at, record] = await Promise.all([this.redis.hget(this.keys.retiredAt, generation), this.rebuildRecord()]);
+    const since = at !== null ? Number(at) : record !== null && String(record.previous) === generation ? record.switchedAt : null;
+    return since === null ? 0 : since + this.graceMs;
+  }
+
+  /**
+   * Delete every key of generation `gen` (its checkpoint included): SCAN
+   * MATCH `<root>:<gen>:*` on every master, in batches of `count` keys,
+   * UNLINK each batch on the node that holds it (freeing happens off Redis'
+   * main thread), with a short pause between batches so Redis is never busy
+   * with this for long. Refuses the active generation; waits first until its
+   * grace period is over (deletableAt), stopping early if `shouldStop` says so.
+   */
+  async deleteGeneration(gen: number | string, opts: DeleteOptions = {}): Promise<{ deleted: number; complete: boolean }> {
     const generation = String(gen);
     if ((await this.redis.get(this.keys.active)) === generation) {
       throw new Error(`refusing to delete generation ${generation}: it is the active one`);
     }
-    let cursor = '0';
+    const until = await this.deletableAt(generation);
+    for (let left = until - Date.now(); left > 0; left = until - Date.now()) {
+      if (opts.shouldStop?.()) return { deleted: 0, complete: false };
+      await sleep(Math.min(left, 100));
+    }
     let deleted = 0;
-    do {
-      if (opts.shouldStop?.()) return { deleted, complete: false };
-      const [next, found] = await this.redis.scan(cursor, 'MATCH', this.keys.generationPattern(generation), 'COUNT', opts.count ?? 500);
-      cursor = next;
-      if (found.length > 0) {
-        deleted += await this.redis.unlink(...found);
-        opts.onProgress?.({ generation, deleted });
-      }
-      if (cursor !== '0' && (opts.pauseMs ?? 1) > 0) await new Promise((r) => setTimeout(r, opts.pauseMs ?? 1));
-    } while (cursor !== '0');
-    return { deleted, complete: true };
+    const pauseMs = opts.pauseMs ?? 1;
+    const complete = await scanAll(this.redis, this.keys.generationPattern(generation), opts.count ?? 500, async (found, node) => {
+      if (opts.shouldStop?.()) return false;
+      deleted += await unlinkOnNode(this.redis, node, found);
+      opts.onProgress?.({ generation, deleted });
+      if (pauseMs > 0) await sleep(pauseMs);
+    });
+    return { deleted, complete };
   }
 
   /**
-   * Finish deleting every retired generation (and scratch generations whose
-   * lease ran out: a verify that was killed). Never touches the active one or
-   * the one being rebuilt. Safe to run from several processes at once.
+   * Finish deleting every retired generation whose grace period is over
+   * (with `waitForGrace`, wait it out instead of leaving it to a later
+   * sweep), and scratch generations whose lease ran out (a verify that was
+   * killed). Never touches the active one or the one being rebuilt. Safe to
+   * run from several processes at once.
    */
-  async sweepRetired(
-    opts: { count?: number; pauseMs?: number; onProgress?: (p: DeleteProgress) => void; shouldStop?: () => boolean } = {},
-  ): Promise<DeleteProgress[]> {
+  async sweepRetired(opts: DeleteOptions & { waitForGrace?: boolean } = {}): Promise<DeleteProgress[]> {
     for (const gen of await this.redis.zrangebyscore(this.keys.scratch, '-inf', Date.now())) {
       await this.redis.multi().sadd(this.keys.retired, gen).zrem(this.keys.scratch, gen).exec();
     }
@@ -215,9 +272,10 @@ export class Generations {
     for (const gen of await this.retired()) {
       const [active, record] = await Promise.all([this.redis.get(this.keys.active), this.rebuildRecord()]);
       if (gen === active || (record?.status === 'running' && String(record.generation) === gen)) continue;
+      if (!opts.waitForGrace && (await this.deletableAt(gen)) > Date.now()) continue; // still read, maybe: a later sweep
       const r = await this.deleteGeneration(gen, opts);
       if (!r.complete) break;
-      await this.redis.srem(this.keys.retired, gen);
+      await this.redis.multi().srem(this.keys.retired, gen).hdel(this.keys.retiredAt, gen).exec();
       done.push({ generation: gen, deleted: r.deleted });
     }
     return done;
@@ -243,105 +301,3 @@ export class Generations {
   }
 }
 
-// ---------------------------------------------------------------------------
-// The rebuild lock
-
-/** What the lock's value says about its holder. */
-export interface LockHolder {
-  token: string;
-  host: string;
-  pid: number;
-  startedAt: number;
-}
-
-export type LockAttempt =
-  | { ok: true; lock: HeldLock }
-  | { ok: false; holder: LockHolder | null; expiresInMs: number };
-
-/**
- * A lock held by value: SET NX PX `ttlMs`, refreshed every `refreshMs` while
- * held; refresh and release only act while the value is still ours (lua/lock.lua).
- * `lost` settles when the lock can no longer be vouched for: someone else
- * holds it, or no refresh has succeeded for a whole TTL.
- */
-export class HeldLock {
-  private timer: NodeJS.Timeout | undefined;
-  private released = false;
-  private resolveLost: (reason: string) => void = () => {};
-  readonly lost: Promise<string>;
-
-  constructor(
-    private readonly redis: Redis,
-    private readonly key: string,
-    readonly value: string,
-    readonly holder: LockHolder,
-    private readonly ttlMs: number,
-    refreshMs: number,
-  ) {
-    this.lost = new Promise((r) => {
-      this.resolveLost = r;
-    });
-    let lastOk = Date.now();
-    this.timer = setInterval(() => {
-      SCRIPTS.lock.run(this.redis, [this.key, this.value, 'refresh', this.ttlMs]).then(
-        (done) => {
-          if (done === 1) lastOk = Date.now();
-          else this.lose('the lock was taken over (it expired, or was deleted)');
-        },
-        (err: Error) => {
-          if (Date.now() - lastOk > this.ttlMs) this.lose(`could not refresh the lock for ${this.ttlMs} ms: ${err.message}`);
-        },
-      );
-    }, refreshMs);
-    this.timer.unref();
-  }
-
-  private lose(reason: string) {
-    if (this.released) return;
-    clearInterval(this.timer);
-    this.resolveLost(reason);
-  }
-
-  async release(): Promise<void> {
-    if (this.released) return;
-    this.released = true;
-    clearInterval(this.timer);
-    await SCRIPTS.lock.run(this.redis, [this.key, this.value, 'release']);
-  }
-}
-
-export function parseLockHolder(raw: string | null): LockHolder | null {
-  if (raw === null) return null;
-  try {
-    const v = JSON.parse(raw) as LockHolder;
-    return typeof v.token === 'string' ? v : null;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Take the rebuild lock, or say who holds it. `isStale(holder)` may declare a
- * holder dead (e.g. a process of this host that no longer exists): its lock
- * is then taken over at once instead of waiting for the TTL.
- */
-export async function acquireRebuildLock(
-  redis: Redis,
-  root: string,
-  me: Omit<LockHolder, 'token'> & { token: string },
-  opts: { ttlMs?: number; refreshMs?: number; isStale?: (holder: LockHolder) => boolean } = {},
-): Promise<LockAttempt> {
-  const key = keyspace(root).rebuildLock;
-  const ttlMs = opts.ttlMs ?? 30_000;
-  const refreshMs = opts.refreshMs ?? Math.min(10_000, Math.floor(ttlMs / 3));
-  const value = JSON.stringify(me);
-  const held = () => ({ ok: true as const, lock: new HeldLock(redis, key, value, me, ttlMs, refreshMs) });
-  if ((await redis.set(key, value, 'PX', ttlMs, 'NX')) === 'OK') return held();
-  const raw = await redis.get(key);
-  const holder = parseLockHolder(raw);
-  if (raw !== null && holder && opts.isStale?.(holder)) {
-    if ((await SCRIPTS.lock.run(redis, [key, raw, 'replace', ttlMs, value])) === 1) return held();
-  }
-  if (raw === null && (await redis.set(key, value, 'PX', ttlMs, 'NX')) === 'OK') return held(); // freed meanwhile
-  return { ok: false, holder, expiresInMs: Math.max(0, await redis.pttl(key)) };
-}

@@ -2,6 +2,8 @@ export * from './keys.js';
 export * from './evolve.js';
 export * from './wire.js';
 export * from './scripts.js';
+export * from './redis-client.js';
+export * from './active-generation.js';
 export * from './apply.js';
 export * from './read-page.js';
 export * from './read-sync.js';

@@ -10,6 +10,7 @@
  *   <root>:{<root>}:rebuild              HASH    the latest rebuild: generation, status, consumerGroup, startedAt, timings
  *   <root>:{<root>}:rebuild:lock         STRING  held by the running rebuild (SET NX PX, refreshed): who and since when
  *   <root>:{<root>}:retired              SET     generations whose keys are being deleted (SCAN + UNLINK)
+ *   <root>:{<root>}:retired:at           HASH    generation -> ms it was retired (the switch): kept whole for a grace period after (generations.ts)
  *   <root>:{<root>}:scratch              ZSET    scratch generations (verify's replay) -> lease expiry ms
  *
  * Per user (tag `{u:<userID>}`, one slot per user):
@@ -65,6 +66,7 @@ export interface Keyspace {
   readonly epoch: string;
   readonly rebuild: string;
   readonly retired: string;
+  readonly retiredAt: string;
   readonly scratch: string;
   generationPattern(gen: number | string): string;
   checkpoints(gen: number | string): string;
@@ -80,6 +82,7 @@ export function keyspace(root: string): Keyspace {
     epoch: `${meta}:epoch`,
     rebuild: `${meta}:rebuild`,
     retired: `${meta}:retired`,
+    retiredAt: `${meta}:retired:at`,
     scratch: `${meta}:scratch`,
     rebuildLock: `${meta}:rebuild:lock`,
     generationPattern: (gen) => `${root}:${gen}:*`,

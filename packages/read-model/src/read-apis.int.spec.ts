@@ -7,9 +7,9 @@ import { masters, type RedisClient } from './redis-client.js';
 import { testRedis, unlinkMatching } from './redis.test-helpers.js';
 
 /**
- * The read scripts behind get_groups_info, get_group_member_list and
- * get_full_join_group_ids, against a real Redis: each reads the active
- * generation inside the script (one snapshot: a generation switch is seen
+ * The reads behind get_groups_info, get_group_member_list and
+ * get_full_join_group_ids, against a real Redis: each reads one generation,
+ * the active one as resolved when it starts (a generation switch is seen
  * whole or not at all), and a member page costs the same commands whatever
  * the group's size. Every test works under its own key root.
  */
@@ -23,7 +23,8 @@ afterAll(() => redis.quit());
 async function withModel<T>(fn: (rm: ReadModel, root: string) => Promise<T>): Promise<T> {
   const root = uniqueId('rma');
   try {
-    return await fn(new ReadModel(redis, { root, dedupeWindow: 128 }), root);
+    // activeTtlMs 0: the tests switch generations by hand and read at once.
+    return await fn(new ReadModel(redis, { root, dedupeWindow: 128, activeTtlMs: 0 }), root);
   } finally {
     await unlinkMatching(redis, `${root}:*`);
   }

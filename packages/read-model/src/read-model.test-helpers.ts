@@ -38,11 +38,11 @@ export function keysUnder(redis: RedisClient, root: string): Promise<string[]> {
 /** Runs `fn` with a fresh ReadModel on its own root, removed afterwards. */
 export async function withModel<T>(
   redis: RedisClient,
-  options: { dedupeWindow?: number; chunkSize?: number },
+  options: { dedupeWindow?: number; chunkSize?: number; activeTtlMs?: number },
   fn: (rm: ReadModel, gen: number, root: string) => Promise<T>,
 ): Promise<T> {
   const root = uniqueId('rmt');
-  const rm = new ReadModel(redis, { root, dedupeWindow: options.dedupeWindow ?? 1000, chunkSize: options.chunkSize });
+  const rm = new ReadModel(redis, { root, dedupeWindow: options.dedupeWindow ?? 1000, chunkSize: options.chunkSize, activeTtlMs: options.activeTtlMs });
   try {
     return await fn(rm, await rm.generations.ensureActive(), root);
   } finally {

@@ -1,11 +1,17 @@
-import type { Redis } from 'ioredis';
-import { keyspace, type Keyspace } from './keys.js';
+import type { ActiveSnapshot } from './active-generation.js';
+import type { Generations } from './generations.js';
+import type { Keyspace } from './keys.js';
+import { getMany, perKey, type RedisClient } from './redis-client.js';
 import { SCRIPTS } from './scripts.js';
 
 /**
  * The read path: a page of a user's groups (the hot path), and the related
- * reads upstream clients make. Every read takes the active generation inside
- * its script, so it sees one snapshot and never a half-switched generation.
+ * reads upstream clients make. A read resolves the active generation once
+ * (Generations.current(), cached briefly) or is given it (`at`: a request
+ * of several reads passes the same one to each), and reads only that
+ * generation's keys: a user's or a group's in one script call (one hash
+ * slot), the cards of many groups from their own slots (getMany: per node
+ * one round trip). Same code on one Redis and on a Redis Cluster.
  */
 
 export interface Page {
@@ -24,9 +30,10 @@ export interface PageCards {
   /** The generation read, or null when none is active yet. */
   generation: number | null;
   /**
-   * With `trackedGeneration` given and matching: every key the answer was
-   * read from by a plain command of this connection (so CLIENT TRACKING
-   * reports a change to any of them). Absent otherwise.
+   * With `track` (one Redis only): every key the answer was read from by a
+   * plain command of this connection (so CLIENT TRACKING reports a change to
+   * any of them), when the generation read was still the active one. Absent
+   * otherwise.
    */
   readFrom?: string[];
 }
@@ -57,96 +64,126 @@ export interface JoinedGroupIDs {
   generation: number | null;
 }
 
-/** A script's generation reply: '' when none is active. */
-const generationOf = (gen: string): number | null => (gen === '' ? null : Number(gen));
+export interface PageOptions {
+  /** Read the keys the answer depends on by plain commands too, for CLIENT TRACKING (PageCards.readFrom). One Redis only. */
+  track?: boolean;
+  /** The generation to read (the request's); default Generations.current(). */
+  at?: ActiveSnapshot;
+}
 
 export class Reader {
   readonly keys: Keyspace;
 
   constructor(
-    readonly redis: Redis,
-    private readonly root: string,
+    readonly redis: RedisClient,
+    private readonly generations: Generations,
   ) {
-    this.keys = keyspace(root);
+    this.keys = generations.keys;
   }
 
   /**
-   * A page, the hot path: one Lua call gives the total and the page's card
-   * keys from one snapshot of the active generation, one MGET the cards as
-   * Buffers (docs/benchmarks.md says why the cards do not go through Lua).
-   * The cards are those of that generation, as of the MGET: a group renamed
-   * in between answers with its new name, as it would a moment later. When a
-   * card is gone by then (its group dismissed, or the generation retired by a
-   * rebuild's switch), the page is read again in one call, one snapshot.
-   * Redis commands per page: EVALSHA + MGET, whatever the user's group count.
+   * A page, the hot path: one script call in the user's slot gives the total
+   * and the page's group IDs, then getMany() the cards as Buffers (one MGET
+   * on one Redis; per node one round trip on a Cluster). docs/benchmarks.md
+   * says why the cards do not go through Lua. The cards are those of that
+   * generation, as of their read: a group renamed in between answers with
+   * its new name, as it would a moment later. When a card is gone by then
+   * (its group dismissed, or the generation retired by a rebuild's switch
+   * and deleted after its grace period), the page is read once more with
+   * the generation active now (asked of Redis, not the cache), and groups
+   * still without a card are left out.
    */
-  async readPageCards(userID: string, offset: number, count: number, trackedGeneration?: number): Promise<PageCards> {
-    const args = [this.root, userID, offset, count];
-    // Keys read inside Lua are not tracked by CLIENT TRACKING (Redis 7.0), so a
-    // caller that caches answers has the generation switch and the user's set
-    // read by a plain EXISTS, sent before the script on the same connection.
-    let tracked: string[] | undefined;
-    let trackedOk: Promise<boolean> | undefined;
-    if (trackedGeneration !== undefined) {
-      tracked = [this.keys.active, this.keys.entity('userJoined', trackedGeneration, userID)];
-      trackedOk = this.redis.exists(...tracked).then(
-        () => true,
-        () => false, // the answer stands; it is only not cacheable
-      );
-    }
-    const head = (await SCRIPTS.page.run(this.redis, [...args, 'keys'])) as [number, string, ...string[]];
-    const total = head[0];
-    const generation = generationOf(head[1]);
-    const readFrom = tracked !== undefined && generation === trackedGeneration && (await trackedOk!) ? tracked : undefined;
-    if (head.length === 2) return { total, cards: [], generation, readFrom };
-    const cardKeys = head.slice(2) as string[];
-    const cards = await this.redis.mgetBuffer(cardKeys);
-    if (!cards.includes(null)) return { total, cards: cards as Buffer[], generation, readFrom: readFrom && [...readFrom, ...cardKeys] };
-    const again = (await SCRIPTS.page.runBuffer(this.redis, [...args, 'cards'])) as [number, Buffer, ...Buffer[]];
-    return { total: again[0], cards: again.slice(2) as Buffer[], generation: generationOf(again[1].toString()) };
+  async readPageCards(userID: string, offset: number, count: number, opts: PageOptions = {}): Promise<PageCards> {
+    const at = opts.at ?? (await this.generations.current());
+    const first = await this.pageAt(at.generation, userID, offset, count, opts.track === true);
+    if (first.whole) return first.page;
+    const now = await this.generations.current({ fresh: true });
+    return (await this.pageAt(now.generation, userID, offset, count, false)).page;
+  }
+
+  private async pageAt(gen: number | null, userID: string, offset: number, count: number, track: boolean) {
+    if (gen === null) return { page: { total: 0, cards: [], generation: null } as PageCards, whole: true };
+    const joined = this.keys.entity('userJoined', gen, userID);
+    // Keys read inside Lua are not tracked by CLIENT TRACKING (Redis 7.0), so
+    // a caller that caches answers has the generation switch and the user's
+    // set read by plain commands, sent before the script on the same connection.
+    const tracked = track
+      ? Promise.all([this.redis.get(this.keys.active), this.redis.exists(joined)]).then(
+          ([active]) => active === String(gen),
+          () => false, // the answer stands; it is only not cacheable
+        )
+      : undefined;
+    const head = (await SCRIPTS.page.run(this.redis, [joined], [offset, count])) as [number, ...string[]];
+    const cardKeys = head.slice(1).map((id) => this.keys.entity('groupCard', gen, id as string));
+    const got = await getMany(this.redis, cardKeys);
+    const cards = got.filter((c): c is Buffer => c !== null);
+    const readFrom = tracked !== undefined && (await tracked) ? [this.keys.active, joined, ...cardKeys] : undefined;
+    return { page: { total: head[0], cards, generation: gen, readFrom } as PageCards, whole: cards.length === got.length };
   }
 
   /** readPageCards() with the cards joined into a string, for callers that are no hot path. */
-  async readPage(userID: string, offset: number, count: number): Promise<Page> {
-    const { total, cards, generation } = await this.readPageCards(userID, offset, count);
+  async readPage(userID: string, offset: number, count: number, at?: ActiveSnapshot): Promise<Page> {
+    const { total, cards, generation } = await this.readPageCards(userID, offset, count, { at });
     return { total, groupsJson: cards.join(','), generation };
   }
 
-  /** One round trip: the cards of the known groups among `groupIDs`, in that order. */
-  async readGroupsInfo(groupIDs: readonly string[]): Promise<GroupsInfo> {
-    const [gen, groupsJson] = (await SCRIPTS.groupsInfo.run(this.redis, [this.root, ...groupIDs])) as [string, string];
-    return { groupsJson, generation: generationOf(gen) };
+  /**
+   * The cards of the known groups among `groupIDs`, in that order: getMany()
+   * of the cards, then, only for groups without one, their info hash (a
+   * dismissed group answers with its tombstone), pipelined the same way.
+   */
+  async readGroupsInfo(groupIDs: readonly string[], at?: ActiveSnapshot): Promise<GroupsInfo> {
+    const gen = (at ?? (await this.generations.current())).generation;
+    if (gen === null) return { groupsJson: '', generation: null };
+    const cards: (Buffer | string | null)[] = await getMany(
+      this.redis,
+      groupIDs.map((id) => this.keys.entity('groupCard', gen, id)),
+    );
+    const missing = cards.flatMap((c, i) => (c === null ? [i] : []));
+    if (missing.length > 0) {
+      const infos = (await perKey(
+        this.redis,
+        missing.map((i) => this.keys.entity('groupInfo', gen, groupIDs[i]!)),
+        (pipeline, key) => pipeline.hmget(key, 'status', '_t'),
+      )) as (string | null)[][];
+      // A dismissed group keeps the GroupInfo it answers with (status 2, memberCount 0) in `_t`.
+      infos.forEach(([status, tombstone], k) => {
+        if (status === '2' && tombstone) cards[missing[k]!] = tombstone;
+      });
+    }
+    return { groupsJson: cards.filter((c) => c !== null).join(','), generation: gen };
   }
 
   /**
-   * One round trip: a page of a group's members for `caller` (who must be a
-   * member unless `callerIsAdmin`), or why not.
+   * One script call in the group's slot: a page of its members for `caller`
+   * (who must be a member unless `callerIsAdmin`), or why not.
    */
   async readMemberPage(
     groupID: string,
     caller: { userID: string; isAdmin: boolean },
     offset: number,
     count: number,
+    at?: ActiveSnapshot,
   ): Promise<MemberPage> {
-    const [outcome, total, membersJson] = (await SCRIPTS.memberPage.run(this.redis, [
-      this.root,
-      groupID,
-      caller.userID,
-      caller.isAdmin ? '1' : '0',
-      offset,
-      count,
-    ])) as [MemberPageOutcome, number, string];
+    const gen = (at ?? (await this.generations.current())).generation;
+    if (gen === null) return { outcome: caller.isAdmin ? 'not_found' : 'no_permission', total: 0, membersJson: '' };
+    const [outcome, total, membersJson] = (await SCRIPTS.memberPage.run(
+      this.redis,
+      [this.keys.entity('groupMembers', gen, groupID), this.keys.entity('groupInfo', gen, groupID), this.keys.entity('groupMemberInfo', gen, groupID)],
+      [groupID, caller.userID, caller.isAdmin ? '1' : '0', offset, count],
+    )) as [MemberPageOutcome, number, string];
     return { outcome, total, membersJson };
   }
 
-  /** One round trip: all of a user's group IDs and the join log's version. */
-  async readJoinedGroupIDs(userID: string): Promise<JoinedGroupIDs> {
-    const [gen, versionID, version, groupIDs] = (await SCRIPTS.joinedIds.run(this.redis, [this.root, userID])) as [
-      string,
-      string,
-      number,
-      string[],
-    ];
-    return { groupIDs, version, versionID, generation: generationOf(gen) };
+  /** One script call in the user's slot: all of a user's group IDs and the join log's version. */
+  async readJoinedGroupIDs(userID: string, at?: ActiveSnapshot): Promise<JoinedGroupIDs> {
+    const { generation, versionID } = at ?? (await this.generations.current());
+    if (generation === null) return { groupIDs: [], version: 0, versionID: '', generation: null };
+    const [version, groupIDs] = (await SCRIPTS.joinedIds.run(
+      this.redis,
+      [this.keys.entity('userJoined', generation, userID), this.keys.entity('userJoinLog', generation, userID)],
+      [],
+    )) as [number, string[]];
+    return { groupIDs, version, versionID, generation };
   }
 }

@@ -1,10 +1,12 @@
-import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import calculateSlot from 'cluster-key-slot';
+import { Cluster, Redis, type ChainableCommander, type ClusterOptions, type RedisOptions } from 'ioredis';
 
 /**
  * The read model runs on one Redis or on a Redis Cluster: every script call
  * declares its keys and touches one hash slot (keys.ts), so the same calls
  * work on both. `RedisClient` is either client; the few operations that
- * differ (scanning every master, WAIT on every master) live here.
+ * differ (scanning every master, WAIT on every master, reading or deleting
+ * keys of many slots at once) live here.
  */
 export type RedisClient = Redis | Cluster;
 
@@ -86,4 +88,104 @@ export async function waitForReplicas(redis: RedisClient, replicas: number, time
   const acked = await Promise.all(masters(redis).map((node) => node.wait(replicas, timeoutMs)));
   const fewest = Math.min(...acked);
   return { ok: fewest >= replicas, fewest };
+}
+
+// ---------------------------------------------------------------------------
+// Keys of many slots in one go
+
+/** Positions in `keys` by hash slot, the slots by the node group that serves them (as the client last saw the slots). */
+function bySlotAndNode(redis: Cluster, keys: readonly string[]): Map<string, Map<number, number[]>> {
+  const nodes = new Map<string, Map<number, number[]>>();
+  keys.forEach((key, i) => {
+    const slot = calculateSlot(key);
+    // Before the slots are known every slot is its own group: still correct, only more pipelines.
+    const node = redis.slots[slot]?.join(',') ?? `slot ${slot}`;
+    let slots = nodes.get(node);
+    if (slots === undefined) nodes.set(node, (slots = new Map<number, number[]>()));
+    const at = slots.get(slot);
+    if (at === undefined) slots.set(slot, [i]);
+    else at.push(i);
+  });
+  return nodes;
+}
+
+/** A pipeline's replies, or its first error. */
+function replies(results: [Error | null, unknown][] | null): unknown[] {
+  if (results === null) throw new Error('pipeline discarded');
+  return results.map(([err, value]) => {
+    if (err) throw err;
+    return value;
+  });
+}
+
+/**
+ * The values of `keys` (null where missing), as Buffers, in their order.
+ * One Redis: one MGET. A Cluster: one MGET per hash slot among the keys,
+ * sent as one pipeline per node, all nodes at once: a round trip per node
+ * involved, never one per key. A key moved meanwhile (resharding, failover)
+ * is followed by the client (MOVED).
+ */
+export async function getMany(redis: RedisClient, keys: readonly string[]): Promise<(Buffer | null)[]> {
+  if (keys.length === 0) return [];
+  if (!isCluster(redis)) return redis.mgetBuffer(...keys);
+  const out = new Array<Buffer | null>(keys.length).fill(null);
+  await Promise.all(
+    [...bySlotAndNode(redis, keys).values()].map(async (slots) => {
+      const pipeline = redis.pipeline();
+      const groups = [...slots.values()];
+      for (const at of groups) pipeline.mgetBuffer(...at.map((i) => keys[i]!));
+      replies(await pipeline.exec()).forEach((values, g) => {
+        (values as (Buffer | null)[]).forEach((v, j) => (out[groups[g]![j]!] = v));
+      });
+    }),
+  );
+  return out;
+}
+
+/**
+ * One command per key, `command(pipeline, key)`, pipelined: on one Redis a
+ * single pipeline, on a Cluster one per node, all at once. The replies in
+ * the keys' order.
+ */
+export async function perKey(
+  redis: RedisClient,
+  keys: readonly string[],
+  command: (pipeline: ChainableCommander, key: string) => void,
+): Promise<unknown[]> {
+  if (keys.length === 0) return [];
+  if (!isCluster(redis)) {
+    const pipeline = redis.pipeline();
+    for (const key of keys) command(pipeline, key);
+    return replies(await pipeline.exec());
+  }
+  const out = new Array<unknown>(keys.length);
+  await Promise.all(
+    [...bySlotAndNode(redis, keys).values()].map(async (slots) => {
+      const pipeline = redis.pipeline();
+      const order = [...slots.values()].flat();
+      for (const i of order) command(pipeline, keys[i]!);
+      replies(await pipeline.exec()).forEach((value, j) => (out[order[j]!] = value));
+    }),
+  );
+  return out;
+}
+
+/**
+ * UNLINK `keys`, all held by `node` (one master's connection, as scanAll
+ * gives them): on a Cluster one UNLINK per hash slot (multi-key commands
+ * stay within a slot there), in one pipeline. Returns how many were removed.
+ */
+export async function unlinkOnNode(redis: RedisClient, node: Redis, keys: readonly string[]): Promise<number> {
+  if (keys.length === 0) return 0;
+  if (!isCluster(redis)) return node.unlink(...keys);
+  const slots = new Map<number, string[]>();
+  for (const key of keys) {
+    const slot = calculateSlot(key);
+    const group = slots.get(slot);
+    if (group === undefined) slots.set(slot, [key]);
+    else group.push(key);
+  }
+  const pipeline = node.pipeline();
+  for (const group of slots.values()) pipeline.unlink(...group);
+  return (replies(await pipeline.exec()) as number[]).reduce((n, x) => n + x, 0);
 }

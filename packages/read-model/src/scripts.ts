@@ -12,7 +12,12 @@ import { luaWireSpec } from './wire.js';
  *   fields, for the card), WIRE_OPS (wire.ts, for reading the events);
  * - shared Lua from lua/lib/: writes.lua (W, how the apply script writes),
  *   log.lua (the version logs), card.lua, wire.lua, member.lua (a member's
- *   JSON, the sync routes' versionID).
+ *   JSON).
+ *
+ * A script builds no key name: it reads and writes only the keys its caller
+ * passes as KEYS, all in one hash slot, and the read scripts are given the
+ * generation's versionID in ARGV; the caller chose the generation
+ * (active-generation.ts) and so the keys.
  *
  * `pnpm lint:lua` runs `luac -p` over every file and every assembled script.
  */
@@ -74,7 +79,7 @@ export const APPLY_PARTS: readonly LuaPart[] = [
 /** The users' side of a chunk (apply-user.lua): writes and the version logs. */
 export const APPLY_USER_PARTS: readonly LuaPart[] = ['writes', 'log'];
 
-/** The sync read scripts' parts: the version logs and the versionID. */
+/** The sync read scripts' parts: the version logs and a member's JSON (the versionID comes in ARGV). */
 const SYNC_PARTS: readonly LuaPart[] = ['log', 'member'];
 
 /** A Lua script run by EVALSHA, loaded on first use or after a Redis restart (NOSCRIPT). */
@@ -133,7 +138,6 @@ export const SCRIPTS = {
   applyUser: script('apply-user', APPLY_USER_PARTS),
   checkpoint: script('checkpoint'),
   page: script('page'),
-  groupsInfo: script('groups-info'),
   memberPage: script('member-page', ['member']),
   joinedIds: script('joined-ids', SYNC_PARTS),
   syncJoins: script('sync-joins', SYNC_PARTS),

@@ -79,7 +79,7 @@ describe('the wire between wire.ts and lib/wire.lua', () => {
       fc.asyncProperty(fc.array(fc.tuple(head, op), { minLength: 1, maxLength: 8 }), async (events) => {
         const wire: string[] = [];
         for (const [h, o] of events) encodeEvent(wire, h, o);
-        const back = JSON.parse((await echo.run(redis, [JSON.stringify(wire)])) as string) as unknown[];
+        const back = JSON.parse((await echo.run(redis, [], [JSON.stringify(wire)])) as string) as unknown[];
         expect(back).toEqual(events.map(([h, o]) => decoded(h, o)));
       }),
       { numRuns: 200 },
@@ -93,6 +93,6 @@ describe('the wire between wire.ts and lib/wire.lua', () => {
   });
 
   it('refuses an unknown code instead of reading past it', async () => {
-    await expect(echo.run(redis, [JSON.stringify(['x', 'g', '1', 'k'])])).rejects.toThrow(/unknown op x/);
+    await expect(echo.run(redis, [], [JSON.stringify(['x', 'g', '1', 'k'])])).rejects.toThrow(/unknown op x/);
   });
 });

@@ -114,12 +114,14 @@ export class OurSide {
   async groups(groupIDs: string[]): Promise<Map<string, OurGroup>> {
     const out = new Map<string, OurGroup>();
     if (groupIDs.length === 0) return out;
-    const { groupsJson } = await this.model.readGroupsInfo(groupIDs);
+    // One generation for the cards and their members.
+    const at = await this.model.current();
+    const { groupsJson } = await this.model.readGroupsInfo(groupIDs, at);
     const cards = groupsJson ? (JSON.parse(`[${groupsJson}]`) as (OpenIMGroupInfo & { memberCount: number })[]) : [];
     for (const card of cards) {
       const members = new Map<string, number>();
       for (let offset = 0; card.status !== 2 && offset < card.memberCount; offset += 1000) {
-        const page = await this.model.readMemberPage(card.groupID, { userID: '', isAdmin: true }, offset, 1000);
+        const page = await this.model.readMemberPage(card.groupID, { userID: '', isAdmin: true }, offset, 1000, at);
         if (page.outcome !== 'ok' || !page.membersJson) break;
         for (const m of JSON.parse(`[${page.membersJson}]`) as { userID: string; roleLevel: number }[]) members.set(m.userID, m.roleLevel);
       }

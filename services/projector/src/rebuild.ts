@@ -48,6 +48,12 @@ export interface RebuildDeps {
   lockTtlMs?: number;
   /** How often catch-up is checked and progress shown (default 50 ms). */
   pollMs?: number;
+  /**
+   * How long the previous generation stays whole after the switch before it
+   * is deleted (default Generations' 5000 ms): queries that resolved it just
+   * before the switch finish reading it.
+   */
+  graceMs?: number;
 }
 
 export interface RebuildOptions {
@@ -162,7 +168,7 @@ export async function runRebuild(deps: RebuildDeps, opts: RebuildOptions = {}): 
   const progress = deps.progress ?? noProgress;
   const pollMs = deps.pollMs ?? 50;
   const startedAt = Date.now();
-  const gens = new Generations(redis, config.REDIS_KEY_PREFIX);
+  const gens = new Generations(redis, config.REDIS_KEY_PREFIX, { graceMs: deps.graceMs });
 
   const me = { token: randomUUID(), host: hostname(), pid: process.pid, startedAt };
   const attempt = await acquireRebuildLock(redis, config.REDIS_KEY_PREFIX, me, {
@@ -321,11 +327,15 @@ export async function runRebuild(deps: RebuildDeps, opts: RebuildOptions = {}): 
     if (outcome === 'switched') {
       await gens.updateRebuild({ eventsPerSecond: eventsPerSecond ?? '', switchMs: switchMs ?? '', flipScriptMs: flipScriptMs ?? '' });
       logger.info({ generation, previous, switchMs, flipScriptMs, eventsPerSecond }, 'switched: queries and the live projector now use the new generation');
-      // The old generation, in small batches; anything left unfinished is in
-      // `<root>:retired` and the next rebuild or `status` finishes it.
+      // The old generation, once its grace period is over (queries that
+      // resolved it just before the switch finish reading it), in small
+      // batches; anything left unfinished is in `<root>:{<root>}:retired` and
+      // the next rebuild or `status` finishes it.
       await Promise.all(sweeps);
       const last = await gens.checkpoints(generation);
+      logger.info({ previous, graceMs: gens.graceMs }, 'the old generation stays whole for the grace period, then is deleted');
       const finished = await gens.sweepRetired({
+        waitForGrace: true,
         shouldStop: () => abort.signal.aborted,
         onProgress: (p) => progress.update(view('deleting', last, null, { deleted: deleted + p.deleted })),
       });

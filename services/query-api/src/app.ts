@@ -1,5 +1,5 @@
 import type { Config } from '@imgroups/config';
-import { ReadModel } from '@imgroups/read-model';
+import { isCluster, ReadModel, type RedisClient } from '@imgroups/read-model';
 import Fastify, {
   LogController,
   type FastifyInstance,
@@ -12,7 +12,7 @@ import { createRequestChecks } from './authenticate.js';
 import { clientErrorHandler, createErrorHandler, routeNotFound } from './errors.js';
 import { createApiMetrics } from './metrics.js';
 import { registerDocs } from './openapi.js';
-import { connectPageCache, PageCache } from './page-cache.js';
+import { connectPageCache, PageCache, pageCacheSupported } from './page-cache.js';
 import { registerProtection } from './protection.js';
 import { registerRequestLifecycle } from './request-lifecycle.js';
 import { decorateRequestState } from './request-state.js';
@@ -26,9 +26,12 @@ type LoggerOptions = Exclude<FastifyServerOptions['logger'], boolean | undefined
 
 export interface AppDeps {
   config: Config;
-  redis: Redis;
-  /** OpenIM's Redis, for TOKEN_STATUS_CHECK; defaults to `redis`. */
+  /** The read model's Redis: one Redis or a Redis Cluster (createRedis). */
+  redis: RedisClient;
+  /** OpenIM's Redis (one Redis), for TOKEN_STATUS_CHECK; defaults to `redis` unless that is a Cluster. */
   tokenStatusRedis?: Redis;
+  /** How long a resolved active generation is used (read-model ActiveGeneration); default 250 ms, 0 in tests that switch generations by hand. */
+  activeTtlMs?: number;
   /** Pino options merged over the defaults (level from LOG_LEVEL, token redaction); false for none. */
   logger?: false | LoggerOptions;
 }
@@ -39,7 +42,8 @@ const REQUEST_TIMEOUT_MS = 30_000;
 /**
  * The query API. Headers are checked and the token verified in onRequest,
  * before the body is read (as upstream's middleware does); then the body is
- * validated, the caller's right checked, and one Lua call reads the answer.
+ * validated, the caller's right checked, and the read model reads the answer
+ * (a script call in the user's or the group's slot, and the cards).
  * Listening is the caller's business: tests use `app.inject()`.
  *
  * Per request, beyond the route itself: one onRequest hook (shutdown check,
@@ -53,13 +57,18 @@ const REQUEST_TIMEOUT_MS = 30_000;
  */
 export async function build(deps: AppDeps): Promise<FastifyInstance> {
   const { config, redis } = deps;
-  const readModelOptions = { root: config.REDIS_KEY_PREFIX, dedupeWindow: config.DEDUPE_WINDOW };
+  const readModelOptions = { root: config.REDIS_KEY_PREFIX, dedupeWindow: config.DEDUPE_WINDOW, activeTtlMs: deps.activeTtlMs };
   const readModel = new ReadModel(redis, readModelOptions);
   const auth = createAuth({ secret: config.OPENIM_SECRET, expireDays: config.TOKEN_EXPIRE_DAYS });
   const admins: ReadonlySet<string> = new Set(config.ADMIN_USER_IDS);
-  const tokenStatus = config.TOKEN_STATUS_CHECK ? createTokenStatusCheck(deps.tokenStatusRedis ?? redis) : undefined;
+  const tokenStatusRedis = deps.tokenStatusRedis ?? (isCluster(redis) ? undefined : redis);
+  if (config.TOKEN_STATUS_CHECK && tokenStatusRedis === undefined) {
+    throw new Error('TOKEN_STATUS_CHECK with the read model on a Redis Cluster: give OpenIM\'s Redis as tokenStatusRedis');
+  }
+  const tokenStatus = config.TOKEN_STATUS_CHECK ? createTokenStatusCheck(tokenStatusRedis!) : undefined;
   const pageCache = new PageCache({
-    maxBytes: config.QUERY_CACHE_MAX_BYTES,
+    // Off on a Redis Cluster: pageCacheSupported() says why.
+    maxBytes: pageCacheSupported(redis) ? config.QUERY_CACHE_MAX_BYTES : 0,
     maxAgeMs: config.QUERY_CACHE_MAX_AGE_MS,
     // A read in flight longer than a command may wait has failed anyway.
     inFlightMs: 2 * config.REDIS_COMMAND_TIMEOUT_MS,
@@ -95,6 +104,9 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
       lifecycle.finished(request, reply, 'not_found');
     },
   });
+  if (!pageCacheSupported(redis) && config.QUERY_CACHE_MAX_BYTES > 0) {
+    app.log.info('page cache off: the read model is on a Redis Cluster (docs/operations.md "Redis Cluster")');
+  }
   decorateRequestState(app);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(() => {

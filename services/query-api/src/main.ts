@@ -1,15 +1,16 @@
 import { devDefaultWarnings, loadConfigOrExit } from '@imgroups/config';
 import { build } from './app.js';
-import { createRedis } from './redis.js';
+import { createRedis, createSingleRedis } from './redis.js';
 
 /** Wiring and signals only; the app is `build()`. */
 
 const config = loadConfigOrExit(process.env, 'query-api');
 const redis = createRedis(config);
-// OpenIM's Redis, when the token status lives elsewhere than the read model.
+// OpenIM's Redis (one Redis, never a Cluster), when the token status lives
+// elsewhere than the read model: another URL, or the read model on a Cluster.
 const tokenStatusRedis =
-  config.TOKEN_STATUS_CHECK && config.TOKEN_STATUS_REDIS_URL !== config.REDIS_URL
-    ? createRedis(config, {}, config.TOKEN_STATUS_REDIS_URL)
+  config.TOKEN_STATUS_CHECK && (config.TOKEN_STATUS_REDIS_URL !== config.REDIS_URL || (config.REDIS_CLUSTER_NODES?.length ?? 0) > 0)
+    ? createSingleRedis(config, config.TOKEN_STATUS_REDIS_URL)
     : undefined;
 const app = await build({
   config,

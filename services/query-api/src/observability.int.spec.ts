@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { headersFor, logCapture, post, send, World } from './test-helpers.js';
-import { createRedis } from './redis.js';
+import { createRedis, createSingleRedis } from './redis.js';
 
 /**
  * What an operator sees: /healthz (the process), /readyz (Redis answers and a
@@ -107,7 +107,7 @@ describe('GET /metrics', () => {
   it('counts requests in flight: a request waiting on Redis shows until it is answered', async () => {
     const silent = await silentServer();
     const config = world.config({ TOKEN_STATUS_CHECK: 'true', REDIS_COMMAND_TIMEOUT_MS: '1000' });
-    const statusRedis = createRedis(config, {}, `redis://127.0.0.1:${silent.port}`);
+    const statusRedis = createSingleRedis(config, `redis://127.0.0.1:${silent.port}`);
     statusRedis.on('error', () => {});
     const app = await world.app({}, { config, tokenStatusRedis: statusRedis });
     try {

@@ -1,3 +1,4 @@
+import { isCluster, type RedisClient } from '@imgroups/read-model';
 import type { Redis } from 'ioredis';
 import { coalesceWrites } from './redis.js';
 
@@ -25,6 +26,8 @@ import { coalesceWrites } from './redis.js';
  * come on two connections, in any order. A read takes a ticket before it
  * starts; its answer is kept only if no key it depends on was reported
  * changed since the ticket (changes are remembered for a while by key).
+ *
+ * One Redis only: off on a Redis Cluster (pageCacheSupported).
  */
 
 export interface PageCacheOptions {
@@ -257,6 +260,23 @@ export function trackInvalidations(
   };
 }
 
+/**
+ * Whether the page cache can run on `redis`: one Redis, yes; a Redis
+ * Cluster, no. CLIENT TRACKING is per connection and per node: every page
+ * read connection to every master would need TRACKING ON with REDIRECT to a
+ * subscriber connection on that same node (REDIRECT names a client of the
+ * same server; ioredis speaks RESP2, so reports cannot come on the reading
+ * connection itself), turned on again before any read on each new
+ * connection. ioredis' Cluster client makes and replaces its node
+ * connections itself (failover, resharding) with no hook to do that first,
+ * and a replica promoted by a failover holds no tracking table, so a page
+ * read from the failed master would never be reported changed and would be
+ * served stale until QUERY_CACHE_MAX_AGE_MS. Rather than that, no cache.
+ */
+export function pageCacheSupported(redis: RedisClient): boolean {
+  return !isCluster(redis);
+}
+
 /** The page cache's own connections; `reads` is where its pages are read. */
 export interface PageCacheConnections {
   readonly reads: Redis;
@@ -269,11 +289,12 @@ export interface PageCacheConnections {
  * page reads, tracked by Redis, and the one Redis reports their changes on;
  * and keeps tracking on across reconnects (trackInvalidations). Named for
  * CLIENT LIST: imgroups-query-api:<root>:page-reads / :invalidations.
- * None when the cache is off: pages are then read on `redis` itself.
+ * None when the cache is off (always on a Redis Cluster): pages are then
+ * read on `redis` itself.
  */
 export function connectPageCache(
   cache: PageCache,
-  redis: Redis,
+  redis: RedisClient,
   options: {
     /** REDIS_KEY_PREFIX, in the connections' names. */
     root: string;
@@ -282,7 +303,7 @@ export function connectPageCache(
     onTrackingError: (err: unknown) => void;
   },
 ): PageCacheConnections | undefined {
-  if (!cache.enabled) return undefined;
+  if (!cache.enabled || isCluster(redis)) return undefined;
   const connectionName = (role: string) => `imgroups-query-api:${options.root}:${role}`;
   const reads = redis.duplicate({ connectionName: connectionName('page-reads') });
   const invalidations = redis.duplicate({ autoResubscribe: false, connectionName: connectionName('invalidations') });

@@ -1,19 +1,20 @@
 import type { Config } from '@imgroups/config';
+import { connectRedis, isCluster, type RedisClient } from '@imgroups/read-model';
 import { Redis, type RedisOptions } from 'ioredis';
 
 // Short, so the API is back within a second of Redis returning after an outage.
 const MAX_RECONNECT_DELAY_MS = 250;
 
 /**
- * The query API's Redis client. A request must never wait on Redis longer than
- * REDIS_COMMAND_TIMEOUT_MS: the timeout also covers commands queued while the
- * client (re)connects, so with Redis down each request fails with a 500 after
- * at most that long, while the client keeps reconnecting in the background
- * (capped backoff, forever) and the service recovers by itself.
- * Its writes are coalesced (coalesceWrites below).
+ * A request must never wait on Redis longer than REDIS_COMMAND_TIMEOUT_MS:
+ * the timeout also covers commands queued while the client (re)connects, so
+ * with Redis down each request fails with a 500 after at most that long,
+ * while the client keeps reconnecting in the background (capped backoff,
+ * forever) and the service recovers by itself. On a Cluster these are every
+ * node connection's options.
  */
-export function createRedis(config: Config, overrides: RedisOptions = {}, url = config.REDIS_URL): Redis {
-  const redis = new Redis(url, {
+function connectionOptions(config: Config, overrides: RedisOptions): RedisOptions {
+  return {
     commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
     connectTimeout: Math.max(config.REDIS_COMMAND_TIMEOUT_MS, 1000),
     enableOfflineQueue: true,
@@ -21,7 +22,26 @@ export function createRedis(config: Config, overrides: RedisOptions = {}, url = 
     maxRetriesPerRequest: 1,
     retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, MAX_RECONNECT_DELAY_MS),
     ...overrides,
-  });
+  };
+}
+
+/**
+ * The query API's read-model client: a Redis Cluster client when
+ * REDIS_CLUSTER_NODES is set, else one Redis at REDIS_URL with its writes
+ * coalesced (coalesceWrites below). On a Cluster nothing is coalesced and
+ * auto-pipelining stays off: a request's commands go to different nodes
+ * anyway, and the reads that touch many slots (the cards) already send one
+ * pipeline per node themselves (read-model getMany).
+ */
+export function createRedis(config: Config, overrides: RedisOptions = {}): RedisClient {
+  const redis = connectRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES }, connectionOptions(config, overrides));
+  if (!isCluster(redis)) coalesceWrites(redis);
+  return redis;
+}
+
+/** One Redis at `url` with the same bounds, writes coalesced: OpenIM's token-status Redis (TOKEN_STATUS_REDIS_URL), never a Cluster. */
+export function createSingleRedis(config: Config, url: string, overrides: RedisOptions = {}): Redis {
+  const redis = new Redis(url, connectionOptions(config, overrides));
   coalesceWrites(redis);
   return redis;
 }

@@ -2,7 +2,8 @@
 -- set's join time and the member detail (wire.ts memberDetail:
 -- role|joinSource|<inviter bytes>|<inviter><operator>). Fields this read
 -- model does not hold (nickname, faceURL, ex, muteEndTime,
--- appMangerLevel) are their zero values.
+-- appMangerLevel) are their zero values. (The sync routes' versionID is made
+-- outside Lua: active-generation.ts versionIDOf.)
 
 -- Stored values are strings; print them as JSON integers (0 when absent).
 local function int(s)
@@ -31,13 +32,4 @@ local function member_json(gidJson, uid, joinTime, raw)
     .. ',"ex":"","muteEndTime":0'
     .. ',"inviterUserID":' .. cjson.encode(inviter)
     .. '}'
-end
-
--- The sync routes' versionID: the epoch's 16 hex digits and the generation's
--- 8, so 24 hex digits like upstream's (a MongoDB ObjectID); '' without an
--- epoch (a deployment that predates it until its projector starts).
-local function version_id(root, gen)
-  local epoch = redis.call('GET', k_epoch(root))
-  if not epoch then return '' end
-  return epoch .. string.format('%08x', tonumber(gen))
 end

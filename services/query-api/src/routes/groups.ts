@@ -56,11 +56,9 @@ export function requireSelfOrAdmin(ctx: GroupRoutesContext, caller: string, user
   }
 }
 
-/** The group reads (the sync routes are in sync.ts), all answered from the active generation by one Lua call each. */
+/** The group reads (the sync routes are in sync.ts), each answered from one generation, the active one (read-model's Reader). */
 export async function registerGroupRoutes(app: FastifyInstance, ctx: GroupRoutesContext): Promise<void> {
   const { config, readModel, pageReads, authenticate, pageCache } = ctx;
-  // The generation the previous page read found active: a cached read tracks it (ReadModel.readPageCards).
-  let lastGeneration: number | null = null;
   // Schemas are built once; a request only runs them.
   const joinedListReq = GetJoinedGroupListReq(config.MAX_SHOW_NUMBER);
   const groupsInfoReq = GetGroupsInfoReq(config.MAX_GROUP_IDS);
@@ -93,11 +91,11 @@ export async function registerGroupRoutes(app: FastifyInstance, ctx: GroupRoutes
     const ticket = pageCache.ticket();
     let page;
     try {
-      page = await pageReads.readPageCards(fromUserID, offset, showNumber, ticket && (lastGeneration ?? undefined));
+      // A read whose answer may be kept reads what it depends on so that Redis tracks it (PageCards.readFrom).
+      page = await pageReads.readPageCards(fromUserID, offset, showNumber, { track: ticket !== undefined });
     } catch (err) {
       throw ctx.redisFailure(err);
     }
-    lastGeneration = page.generation;
     const body = joinedGroupListBody(page.total, page.cards);
     if (page.readFrom !== undefined) pageCache.put(ticket, cacheKey, page.readFrom, body);
     return body;

@@ -1,9 +1,8 @@
 import type { Config } from '@imgroups/config';
 import { CodeError, ErrCode } from '@imgroups/contracts';
 import { createStatusReader } from '@imgroups/ops';
-import type { ReadModel } from '@imgroups/read-model';
+import type { ReadModel, RedisClient } from '@imgroups/read-model';
 import type { FastifyInstance, onRequestHookHandler } from 'fastify';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { JSON_CONTENT_TYPE, okEnvelope } from '../envelope.js';
 import type { ApiMetrics } from '../metrics.js';
@@ -73,7 +72,7 @@ const statusDoc: RouteDoc = {
  */
 export async function registerStatusRoute(
   app: FastifyInstance,
-  deps: { config: Config; redis: Redis; admins: ReadonlySet<string>; authenticate: onRequestHookHandler; redisFailure: (err: unknown) => unknown },
+  deps: { config: Config; redis: RedisClient; admins: ReadonlySet<string>; authenticate: onRequestHookHandler; redisFailure: (err: unknown) => unknown },
 ): Promise<void> {
   const reader = createStatusReader({ redis: deps.redis, config: deps.config });
   app.addHook('onClose', async () => {

@@ -218,10 +218,12 @@ export async function registerSyncRoutes(app: FastifyInstance, ctx: GroupRoutesC
     const entries = [...asked];
     const answers: string[] = [];
     let changes = 0;
+    // One generation for the whole answer, however many slices it takes.
+    const at = await read(() => readModel.current());
     // In slices sent together (one round trip each), stopping at the bound.
     for (let i = 0; i < entries.length && changes <= MAX_BATCH_CHANGES; i += 50) {
       const slice = entries.slice(i, i + 50);
-      const got = await read(() => Promise.all(slice.map(([groupID, v]) => readModel.sync.readMemberSync(groupID, caller, v))));
+      const got = await read(() => Promise.all(slice.map(([groupID, v]) => readModel.sync.readMemberSync(groupID, caller, v, at))));
       for (let k = 0; k < slice.length && changes <= MAX_BATCH_CHANGES; k++) {
         const m = got[k]!;
         if (m.outcome !== 'ok') continue;
