@@ -152,7 +152,7 @@ export class Applier {
       g.at.push(at);
     });
     const o = this.options;
-    const outcomes: Outcome[] = new Array(events.length);
+    const outcomes = new Array<Outcome>(events.length);
     const byUser = new Map<string, (string | number)[]>();
     const fanouts: string[] = [];
     let call = 0;

@@ -1,10 +1,10 @@
 import { decodeEvent, type GroupEvent } from '@imgroups/contracts';
 import { uniqueId } from '@imgroups/testing';
-import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { acquireRebuildLock, Generations, type LockHolder } from './generations.js';
 import type { PositionedEvent } from './apply.js';
 import { ReadModel } from './read-model.js';
+import { SCRIPTS } from './scripts.js';
 import type { RedisClient } from './redis-client.js';
 import { keysMatching, testRedis, unlinkMatching } from './redis.test-helpers.js';
 
@@ -128,18 +128,17 @@ describe('the generation switch', () => {
     await rebuildingTo(gens, 2);
     await model.apply(2, 0, events.slice(0, 2), '1');
 
-    let calls = 0;
     const flips: unknown[] = [];
-    const spied = new Proxy(redis, {
-      get(target, prop, receiver) {
-        if (prop !== 'evalsha') return Reflect.get(target, prop, receiver) as unknown;
-        return async (...args: Parameters<Redis['evalsha']>) => {
-          if (++calls === 2) flips.push(await gens.flip({ from: 1, to: 2 }));
-          return target.evalsha(...args);
-        };
-      },
-    });
-    const live = new ReadModel(spied, { root: gens.keys.root, dedupeWindow: 100, chunkSize: 4 });
+    const live = new ReadModel(
+      spyScripts(redis, async (sha, run) => {
+        // Chunk 2's first call, chunk 1 checkpointed: the rebuild tries to switch.
+        if (sha === SCRIPTS.apply.sha && flips.length === 0 && (await redis.hget(keys.checkpoints(1), '0')) === '3') {
+          flips.push(await gens.flip({ from: 1, to: 2 }));
+        }
+        return run();
+      }),
+      { root: gens.keys.root, dedupeWindow: 100, chunkSize: 4 },
+    );
     await live.apply(null, 0, events, '7');
 
     expect(flips).toEqual([{ ok: false, reason: 'behind', partition: 0, applied: 1, required: 3 }]);
@@ -152,19 +151,43 @@ describe('the generation switch', () => {
     expect(await redis.zcard(keys.entity('groupMembers', 2, 'gS'))).toBe(8);
   });
 
+  it('a live chunk whose checkpoint finds the switch done is applied to the new generation too', async () => {
+    // The rebuild has replayed chunk 1 and switches while the live projector's
+    // chunk 2 is between its writes (to generation 1) and its checkpoint: the
+    // checkpoint call sees generation 2 active and the chunk goes there too.
+    const { gens, model, keys } = setup({ chunkSize: 4 });
+    const events = groupHistory('gM', 8);
+    await gens.ensureActive();
+    await rebuildingTo(gens, 2);
+    await model.apply(2, 0, events.slice(0, 4), '3');
+    const flips: unknown[] = [];
+    const live = new ReadModel(
+      spyScripts(redis, async (sha, run) => {
+        if (sha === SCRIPTS.checkpoint.sha && flips.length === 0 && (await redis.hget(keys.checkpoints(1), '0')) === '3') {
+          flips.push(await gens.flip({ from: 1, to: 2 }));
+        }
+        return run();
+      }),
+      { root: gens.keys.root, dedupeWindow: 100, chunkSize: 4 },
+    );
+    await live.apply(null, 0, events, '7');
+
+    expect(flips).toEqual([{ ok: true, previous: 1 }]);
+    expect(await redis.get(keys.active)).toBe('2');
+    expect(await redis.hgetall(keys.checkpoints(2))).toEqual({ 0: '7' });
+    expect(await redis.zcard(keys.entity('groupMembers', 2, 'gM'))).toBe(8);
+    // The old generation got chunk 2's writes but never its checkpoint.
+    expect(await redis.hgetall(keys.checkpoints(1))).toEqual({ 0: '3' });
+  });
+
   it('records each chunk\'s checkpoint as it lands, so a generation\'s checkpoint covers exactly what it holds', async () => {
     const { gens, keys } = setup();
     await gens.ensureActive();
     const seen: Record<string, string>[] = [];
-    const spied = new Proxy(redis, {
-      get(target, prop, receiver) {
-        if (prop !== 'evalsha') return Reflect.get(target, prop, receiver) as unknown;
-        return async (...args: Parameters<Redis['evalsha']>) => {
-          const reply = await target.evalsha(...args);
-          seen.push(await redis.hgetall(keys.checkpoints(1)));
-          return reply;
-        };
-      },
+    const spied = spyScripts(redis, async (sha, run) => {
+      const reply = await run();
+      if (sha === SCRIPTS.checkpoint.sha) seen.push(await redis.hgetall(keys.checkpoints(1)));
+      return reply;
     });
     const live = new ReadModel(spied, { root: keys.root, dedupeWindow: 100, chunkSize: 3 });
     await live.apply(null, 0, groupHistory('gC', 7), '9');
@@ -272,3 +295,13 @@ describe('the rebuild lock', () => {
     if (taken.ok) await taken.lock.release();
   });
 });
+
+/** `redis` with every EVALSHA going through `spy` (its script's SHA, and the call to make). */
+function spyScripts(redis: RedisClient, spy: (sha: string, run: () => Promise<unknown>) => Promise<unknown>): RedisClient {
+  return new Proxy(redis, {
+    get(target, prop, receiver) {
+      if (prop !== 'evalsha') return Reflect.get(target, prop, receiver) as unknown;
+      return (sha: string, numKeys: number, ...rest: (string | number)[]) => spy(sha, () => target.evalsha(sha, numKeys, ...rest));
+    },
+  });
+}
