@@ -11,8 +11,10 @@ import { ProjectorLab, report, SEED, SMALL, sleepMs, usersOf } from '../support/
  * chunk's offsets, and every step of a chunk is idempotent, so a master
  * SIGKILLed mid-ingest loses nothing: what its replica lacks is applied again.
  *
- * This scenario starts its own Cluster (3 masters + 3 replicas, local
- * processes) whatever TEST_REDIS says: it kills one of its masters.
+ * This scenario starts its own Cluster, whatever TEST_REDIS says: it kills
+ * one of its masters. Two replicas per master, so the promoted one still has
+ * a replica to WAIT for: with one, the projector would (rightly) stop
+ * committing until the killed node is back as a replica (docs/redis-cluster.md).
  */
 const testEnv = inject('testEnv');
 const EVENTS = SMALL ? 6_000 : 15_000;
@@ -29,7 +31,7 @@ afterEach(async () => {
 it.skipIf(!redisClusterInstalled())(
   `failover: SIGKILL a Redis Cluster master while the projector ingests ${EVENTS} events; the projection equals the model`,
   async () => {
-    cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 2000 });
+    cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 2, nodeTimeoutMs: 2000 });
     const nodes = cluster.seeds.map((s) => `${s.host}:${s.port}`).join(',');
     lab = await ProjectorLab.create(testEnv, { REDIS_CLUSTER_NODES: nodes, REDIS_WAIT_REPLICAS: '1' });
     const rand = prng(SEED);

@@ -52,13 +52,6 @@ for e in wire_events(A) do
   local op, off, s = e.op, e.offset, tonumber(e.seq)
   local status = g.status
   local outcome = 'applied'
-  -- Users whose lists this event may change (see user_state in state.lua).
-  if op == 'join' or op == 'create' or op == 'snapshot' then
-    for _, m in ipairs(e.members) do mention(m.userID) end
-  elseif op == 'leave' then
-    for _, uid in ipairs(e.userIDs) do mention(uid) end
-  end
-
   -- Idempotency guards. All of a group's events share a partition, so a
   -- (partition, offset) at or below the last applied one is a redelivery;
   -- a re-sent event (same event key, later offset) is caught by the window.
@@ -221,6 +214,16 @@ for e in wire_events(A) do
     g.off, g.part, g.record = off, partition, true
   end
   out[k] = outcome
+  -- Users this event names but did not change: as the group has them now.
+  local named = (op == 'join' or op == 'create' or op == 'snapshot') and e.members or (op == 'leave' and e.userIDs) or nil
+  if named then
+    for _, m in ipairs(named) do
+      local uid = m.userID or m
+      if users[uid] == nil then
+        users[uid] = call('ZSCORE', g.mk, uid) or (log_state(g.lk, uid) == LOG_LEFT and -2 or -1)
+      end
+    end
+  end
 end
 
 -- The card's count, then the bookkeeping in one HSET.
@@ -244,19 +247,15 @@ do
   if #h > 0 then W('HSET', g.ik, unpack(h)) end
 end
 
--- The users' side: every state this call set, every user the fanout set
--- holds (a dismissal's or a snapshot's leaves, perhaps of an earlier call
--- whose users' side never ran), and every other user mentioned as the
--- member set (and member log) has it now.
+-- The users' side: every state this call set or settled, and every user
+-- the fanout set holds (a dismissal's or a snapshot's leaves, perhaps of an
+-- earlier call whose users' side never ran).
 local states = {}
 if g.fanout then
   for _, uid in ipairs(call('ZRANGE', g.ok, 0, -1)) do
-    if users[uid] == nil then users[uid] = -2 end
-  end
-end
-for _, uid in ipairs(mentioned) do
-  if users[uid] == nil then
-    users[uid] = call('ZSCORE', g.mk, uid) or (log_state(g.lk, uid) == LOG_LEFT and -2 or -1)
+    -- (-1 settled by a redelivered event of a dismissed group, whose member
+    -- log is gone: the fanout set knows better.)
+    if users[uid] == nil or users[uid] == -1 then users[uid] = -2 end
   end
 end
 for uid, st in pairs(users) do

@@ -217,7 +217,10 @@ export class Applier {
     if (replicas <= 0) return;
     const r = await waitForReplicas(this.redis, replicas, this.options.waitTimeoutMs ?? 2000);
     if (!r.ok) {
-      throw new Error(`WAIT: a master's writes reached ${r.fewest} of ${replicas} replica(s) in ${this.options.waitTimeoutMs ?? 2000} ms`);
+      throw new Error(
+        `WAIT: the writes reached ${r.fewest} of ${replicas} replica(s) within ${this.options.waitTimeoutMs ?? 2000} ms on ${r.short.join(', ')} ` +
+          '(a master without a replica, e.g. after a failover, until its replica is back: the chunk is applied again meanwhile)',
+      );
     }
   }
 }

@@ -75,6 +75,8 @@ export interface WaitResult {
   ok: boolean;
   /** The fewest replicas a master reported. */
   fewest: number;
+  /** The masters (host:port) that reported fewer than `replicas`. */
+  short: string[];
 }
 
 /**
@@ -84,10 +86,11 @@ export interface WaitResult {
  * passes. `replicas` 0: nothing to wait for.
  */
 export async function waitForReplicas(redis: RedisClient, replicas: number, timeoutMs: number): Promise<WaitResult> {
-  if (replicas <= 0) return { ok: true, fewest: 0 };
-  const acked = await Promise.all(masters(redis).map((node) => node.wait(replicas, timeoutMs)));
-  const fewest = Math.min(...acked);
-  return { ok: fewest >= replicas, fewest };
+  if (replicas <= 0) return { ok: true, fewest: 0, short: [] };
+  const nodes = masters(redis);
+  const acked = await Promise.all(nodes.map((node) => node.wait(replicas, timeoutMs)));
+  const short = nodes.flatMap((node, i) => (acked[i]! < replicas ? [`${node.options.host}:${node.options.port}`] : []));
+  return { ok: short.length === 0, fewest: Math.min(...acked), short };
 }
 
 // ---------------------------------------------------------------------------

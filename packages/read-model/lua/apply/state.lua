@@ -13,19 +13,18 @@ local log_max = tonumber(ARGV[5])
 local out = {}
 
 -- The users' side of the call (apply.ts runs apply-user.lua per user after
--- this call): the state each user mentioned by an event must have for this
+-- this call): the state each user named by an event must have for this
 -- group once the call is done: a join time; -2, not a member any more (it
 -- left, or the group went: the join log says so); -1, not a member (nothing
--- to log unless the user's list still has the group). A state the call set
--- is known; any other user mentioned (a duplicate, a stale or no-op change:
--- perhaps the redelivery of a call whose users' side never ran) takes the
--- member set's and member log's word at the end.
-local users, mentioned = {}, {}
+-- to log unless the user's list still has the group). A change the call
+-- makes sets its user's state (user_state); a user an event names but does
+-- not change (a duplicate, a stale or no-op change: perhaps the redelivery
+-- of a call whose users' side never ran) takes, right after that event, the
+-- member set's and member log's word (settle), before a later event of the
+-- call can drop what says it (a dismissal drops the member log).
+local users = {}
 local function user_state(uid, state)
   users[uid] = state
-end
-local function mention(uid)
-  mentioned[#mentioned + 1] = uid
 end
 
 -- Version logs (lib/log.lua). Each entry is written in the same call as the
