@@ -1,5 +1,5 @@
 import type { Config } from '@imgroups/config';
-import { isCluster, ReadModel, type RedisClient } from '@imgroups/read-model';
+import { ReadModel, type RedisClient } from '@imgroups/read-model';
 import Fastify, {
   LogController,
   type FastifyInstance,
@@ -20,7 +20,7 @@ import { registerAuthRoute } from './routes/auth.js';
 import { registerGroupRoutes } from './routes/groups.js';
 import { registerSyncRoutes } from './routes/sync.js';
 import { registerOperationRoutes, registerStatusRoute } from './routes/operations.js';
-import { createTokenStatusCheck } from './token-status.js';
+import { createTokenStatusCheck, tokenStatusRedisOf } from './token-status.js';
 
 type LoggerOptions = Exclude<FastifyServerOptions['logger'], boolean | undefined>;
 
@@ -61,11 +61,7 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
   const readModel = new ReadModel(redis, readModelOptions);
   const auth = createAuth({ secret: config.OPENIM_SECRET, expireDays: config.TOKEN_EXPIRE_DAYS });
   const admins: ReadonlySet<string> = new Set(config.ADMIN_USER_IDS);
-  const tokenStatusRedis = deps.tokenStatusRedis ?? (isCluster(redis) ? undefined : redis);
-  if (config.TOKEN_STATUS_CHECK && tokenStatusRedis === undefined) {
-    throw new Error('TOKEN_STATUS_CHECK with the read model on a Redis Cluster: give OpenIM\'s Redis as tokenStatusRedis');
-  }
-  const tokenStatus = config.TOKEN_STATUS_CHECK ? createTokenStatusCheck(tokenStatusRedis!) : undefined;
+  const tokenStatus = config.TOKEN_STATUS_CHECK ? createTokenStatusCheck(tokenStatusRedisOf(redis, deps.tokenStatusRedis)) : undefined;
   const pageCache = new PageCache({
     // Off on a Redis Cluster: pageCacheSupported() says why.
     maxBytes: pageCacheSupported(redis) ? config.QUERY_CACHE_MAX_BYTES : 0,

@@ -1,5 +1,5 @@
 import { CodeError, ErrCode } from '@imgroups/contracts';
-import { openImTokenStatusKey } from '@imgroups/read-model';
+import { isCluster, openImTokenStatusKey, type RedisClient } from '@imgroups/read-model';
 import type { Redis } from 'ioredis';
 
 /**
@@ -41,6 +41,16 @@ export function platformName(platformID: number | undefined): string {
 }
 
 export type TokenStatusCheck = (token: string, userID: string, platformID: number | undefined) => Promise<void>;
+
+/**
+ * OpenIM's Redis for the check: the one given, else the read model's, unless
+ * that is a Redis Cluster (OpenIM's keys are not on it): then one must be given.
+ */
+export function tokenStatusRedisOf(readModelRedis: RedisClient, given: Redis | undefined): Redis {
+  if (given) return given;
+  if (isCluster(readModelRedis)) throw new Error('TOKEN_STATUS_CHECK with the read model on a Redis Cluster: give OpenIM\'s Redis as tokenStatusRedis');
+  return readModelRedis;
+}
 
 export function createTokenStatusCheck(redis: Redis): TokenStatusCheck {
   return async (token, userID, platformID) => {
