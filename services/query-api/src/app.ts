@@ -100,9 +100,6 @@ export async function build(deps: AppDeps): Promise<FastifyInstance> {
       lifecycle.finished(request, reply, 'not_found');
     },
   });
-  if (!pageCacheSupported(redis) && config.QUERY_CACHE_MAX_BYTES > 0) {
-    app.log.info('page cache off: the read model is on a Redis Cluster (docs/operations.md "Redis Cluster")');
-  }
   decorateRequestState(app);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(() => {

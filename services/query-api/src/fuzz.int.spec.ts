@@ -36,12 +36,12 @@ beforeAll(async () => {
   await world.start();
   await world.joinGroups(user, [...groups, dismissed].map((groupID, i) => ({ groupID, joinTime: i + 1 })));
   await world.apply(ev.dismissed(dismissed));
-  await world.redis.hset(statusKeys[0]!, tokens.user, '0');
-  await world.redis.hset(statusKeys[1]!, tokens.kicked, '2');
+  await world.openImRedis.hset(statusKeys[0]!, tokens.user, '0');
+  await world.openImRedis.hset(statusKeys[1]!, tokens.kicked, '2');
   app = await world.app({ BODY_LIMIT_BYTES: String(BODY_LIMIT), TOKEN_STATUS_CHECK: 'true', MAX_GROUP_IDS: '50' });
 });
 afterAll(async () => {
-  await delEach(world.redis, statusKeys);
+  await delEach(world.openImRedis, statusKeys);
   await world.stop();
 });
 

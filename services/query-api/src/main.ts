@@ -1,5 +1,6 @@
 import { devDefaultWarnings, loadConfigOrExit } from '@imgroups/config';
 import { build } from './app.js';
+import { pageCacheSupported } from './page-cache.js';
 import { createRedis, createSingleRedis } from './redis.js';
 
 /** Wiring and signals only; the app is `build()`. */
@@ -23,6 +24,9 @@ const app = await build({
 
 for (const warning of devDefaultWarnings(config)) {
   app.log.warn(`!!! DEVELOPMENT DEFAULT IN USE: ${warning}`);
+}
+if (!pageCacheSupported(redis) && config.QUERY_CACHE_MAX_BYTES > 0) {
+  app.log.info('page cache off: the read model is on a Redis Cluster (docs/redis-cluster.md "Reads")');
 }
 
 // ioredis reports every failed reconnect; say it loudly once per outage. Requests meanwhile fail fast with a 500.

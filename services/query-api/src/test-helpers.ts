@@ -11,6 +11,7 @@ import { ReadModel, type RedisClient } from '@imgroups/read-model';
 import { testRedis, unlinkMatching } from '@imgroups/read-model/test-redis';
 import { ev, openImToken, redisVars, uniqueId, type TestEnvInfo } from '@imgroups/testing';
 import type { FastifyInstance, InjectOptions } from 'fastify';
+import { Redis } from 'ioredis';
 import { expect, inject } from 'vitest';
 import { build, type AppDeps } from './app.js';
 
@@ -33,6 +34,15 @@ export class World {
   readonly redis: RedisClient;
   /** The suite's one Redis (environment.ts): the read model's too unless TEST_REDIS=cluster. */
   readonly redisUrl: string;
+  /**
+   * OpenIM's Redis, where its token statuses live (TOKEN_STATUS_CHECK): the
+   * suite's one Redis, also with TEST_REDIS=cluster (OpenIM's keys are on one
+   * Redis, never the read model's Cluster). Opened on first use.
+   */
+  get openImRedis(): Redis {
+    return (this.openIm ??= new Redis(this.redisUrl));
+  }
+  private openIm?: Redis;
   /** `syncLogMax`: entries kept per version log by this world's projection (SYNC_LOG_MAX). */
   constructor(
     private readonly env: TestEnvInfo = inject('testEnv'),
@@ -40,7 +50,9 @@ export class World {
   ) {
     this.redisUrl = env.redisUrl;
     this.redis = testRedis(env);
+    this.onCluster = env.redisTopology === 'cluster';
   }
+  private readonly onCluster: boolean;
   get readModel(): ReadModel {
     return (this.model ??= new ReadModel(this.redis, { root: this.root, dedupeWindow: 128, syncLogMax: this.syncLogMax }));
   }
@@ -68,7 +80,9 @@ export class World {
 
   /** An app on this world (closed by `stop`). */
   async app(overrides: Record<string, string> = {}, deps: Partial<AppDeps> = {}): Promise<FastifyInstance> {
-    const app = await build({ config: this.config(overrides), redis: this.redis, ...deps });
+    // On a Cluster the app needs OpenIM's Redis for the token check given apart (as main.ts does).
+    const openIm = this.onCluster ? { tokenStatusRedis: this.openImRedis } : {};
+    const app = await build({ config: this.config(overrides), redis: this.redis, ...openIm, ...deps });
     this.apps.push(app);
     return app;
   }
@@ -83,6 +97,7 @@ export class World {
     // Remove this world's keys only; the Redis is shared.
     await unlinkMatching(this.redis, `${this.root}:*`);
     await this.redis.quit();
+    await this.openIm?.quit();
   }
 
   /** Apply events through the decoder and the apply script; each must apply. */

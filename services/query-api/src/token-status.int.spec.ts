@@ -22,7 +22,7 @@ beforeAll(async () => {
   checked = await world.app({ TOKEN_STATUS_CHECK: 'true' });
 });
 afterAll(async () => {
-  await delEach(world.redis, statusKeys);
+  await delEach(world.openImRedis, statusKeys);
   await world.stop();
 });
 
@@ -46,15 +46,15 @@ const list = (app: FastifyInstance, userID: string, token: string) =>
 describe('with TOKEN_STATUS_CHECK=true', () => {
   it('accepts a token whose status is 0 (normal)', async () => {
     const { userID, token, key } = arrange();
-    await world.redis.hset(key, token, '0');
+    await world.openImRedis.hset(key, token, '0');
     expect((await list(checked, userID, token)).body).toMatchObject({ errCode: 0, data: { total: 0 } });
   });
 
   it('stops a token the moment OpenIM marks it kicked (2): 1506 TokenKicked', async () => {
     const { userID, token, key } = arrange();
-    await world.redis.hset(key, token, '0');
+    await world.openImRedis.hset(key, token, '0');
     expect((await list(checked, userID, token)).body.errCode).toBe(0);
-    await world.redis.hset(key, token, '2');
+    await world.openImRedis.hset(key, token, '2');
     const res = await list(checked, userID, token);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ errCode: 1506, errMsg: 'TokenKickedError', errDlt: 'token was kicked' });
@@ -66,7 +66,7 @@ describe('with TOKEN_STATUS_CHECK=true', () => {
     ['any other number', '7'],
   ])('answers a token whose status is %s with 1505 TokenUnknown, as upstream', async (_case, status) => {
     const { userID, token, key } = arrange();
-    await world.redis.hset(key, token, status);
+    await world.openImRedis.hset(key, token, status);
     expect((await list(checked, userID, token)).body).toEqual({
       errCode: 1505,
       errMsg: 'TokenUnknownError',
@@ -76,7 +76,7 @@ describe('with TOKEN_STATUS_CHECK=true', () => {
 
   it('answers 1507 TokenNotExist when the user has tokens on that platform but not this one', async () => {
     const { userID, token, key } = arrange();
-    await world.redis.hset(key, openImToken(SECRET, userID, { nowSeconds: 1_000 }), '0');
+    await world.openImRedis.hset(key, openImToken(SECRET, userID, { nowSeconds: 1_000 }), '0');
     expect((await list(checked, userID, token)).body.errCode).toBe(1507);
   });
 
@@ -94,9 +94,9 @@ describe('with TOKEN_STATUS_CHECK=true', () => {
     // The same token registered under another platform's name does not count.
     const web = openImTokenStatusKey(userID, 'Web');
     statusKeys.push(web);
-    await world.redis.hset(web, token, '0');
+    await world.openImRedis.hset(web, token, '0');
     expect((await list(checked, userID, token)).body.errCode).toBe(1507);
-    await world.redis.hset(key, token, '0');
+    await world.openImRedis.hset(key, token, '0');
     expect((await list(checked, userID, token)).body.errCode).toBe(0);
   });
 
@@ -119,7 +119,7 @@ describe('with TOKEN_STATUS_CHECK=true', () => {
 
   it('answers 500 (no detail) when the status is not an integer, as upstream fails to parse it', async () => {
     const { userID, token, key } = arrange();
-    await world.redis.hset(key, token, 'kicked');
+    await world.openImRedis.hset(key, token, 'kicked');
     expect((await list(checked, userID, token)).raw).toBe('{"errCode":500,"errMsg":"ServerInternalError","errDlt":""}');
   });
 
@@ -128,7 +128,7 @@ describe('with TOKEN_STATUS_CHECK=true', () => {
     const elsewhere = await world.app({ TOKEN_STATUS_CHECK: 'true' }, { tokenStatusRedis: openImRedis });
     const { userID, token, key } = arrange();
     try {
-      await world.redis.hset(key, token, '0');
+      await world.openImRedis.hset(key, token, '0');
       expect((await list(elsewhere, userID, token)).body.errCode).toBe(1507);
       await openImRedis.hset(key, token, '0');
       expect((await list(elsewhere, userID, token)).body.errCode).toBe(0);
@@ -145,7 +145,7 @@ describe('with TOKEN_STATUS_CHECK off (the default)', () => {
     const unchecked = await world.app();
     const { userID, token, key } = arrange();
     expect((await list(unchecked, userID, token)).body.errCode).toBe(0);
-    await world.redis.hset(key, token, '2');
+    await world.openImRedis.hset(key, token, '2');
     expect((await list(unchecked, userID, token)).body.errCode).toBe(0);
   });
 });
