@@ -128,17 +128,8 @@ describe('the generation switch', () => {
     await rebuildingTo(gens, 2);
     await model.apply(2, 0, events.slice(0, 2), '1');
 
-    const flips: unknown[] = [];
-    const live = new ReadModel(
-      spyScripts(redis, async (sha, run) => {
-        // Chunk 2's first call, chunk 1 checkpointed: the rebuild tries to switch.
-        if (sha === SCRIPTS.apply.sha && flips.length === 0 && (await redis.hget(keys.checkpoints(1), '0')) === '3') {
-          flips.push(await gens.flip({ from: 1, to: 2 }));
-        }
-        return run();
-      }),
-      { root: gens.keys.root, dedupeWindow: 100, chunkSize: 4 },
-    );
+    // Chunk 2's first call, chunk 1 checkpointed: the rebuild tries to switch.
+    const { live, flips } = liveFlippingAt(gens, SCRIPTS.apply.sha);
     await live.apply(null, 0, events, '7');
 
     expect(flips).toEqual([{ ok: false, reason: 'behind', partition: 0, applied: 1, required: 3 }]);
@@ -160,16 +151,7 @@ describe('the generation switch', () => {
     await gens.ensureActive();
     await rebuildingTo(gens, 2);
     await model.apply(2, 0, events.slice(0, 4), '3');
-    const flips: unknown[] = [];
-    const live = new ReadModel(
-      spyScripts(redis, async (sha, run) => {
-        if (sha === SCRIPTS.checkpoint.sha && flips.length === 0 && (await redis.hget(keys.checkpoints(1), '0')) === '3') {
-          flips.push(await gens.flip({ from: 1, to: 2 }));
-        }
-        return run();
-      }),
-      { root: gens.keys.root, dedupeWindow: 100, chunkSize: 4 },
-    );
+    const { live, flips } = liveFlippingAt(gens, SCRIPTS.checkpoint.sha);
     await live.apply(null, 0, events, '7');
 
     expect(flips).toEqual([{ ok: true, previous: 1 }]);
@@ -304,4 +286,20 @@ function spyScripts(redis: RedisClient, spy: (sha: string, run: () => Promise<un
       return (sha: string, numKeys: number, ...rest: (string | number)[]) => spy(sha, () => target.evalsha(sha, numKeys, ...rest));
     },
   });
+}
+
+/**
+ * The live projector's read model (generation null, chunks of 4 events),
+ * trying the switch from generation 1 to 2 at its first call of the script
+ * `sha` once chunk 1 (offsets 0-3) is checkpointed.
+ */
+function liveFlippingAt(gens: Generations, sha: string): { live: ReadModel; flips: unknown[] } {
+  const flips: unknown[] = [];
+  const spied = spyScripts(redis, async (called, run) => {
+    if (called === sha && flips.length === 0 && (await redis.hget(gens.keys.checkpoints(1), '0')) === '3') {
+      flips.push(await gens.flip({ from: 1, to: 2 }));
+    }
+    return run();
+  });
+  return { live: new ReadModel(spied, { root: gens.keys.root, dedupeWindow: 100, chunkSize: 4 }), flips };
 }
