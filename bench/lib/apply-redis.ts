@@ -3,11 +3,12 @@ import { startRedisCluster, startRedisServer } from '@imgroups/devenv';
 import { Redis } from 'ioredis';
 
 /**
- * bench:apply's Redis: one redis-server, or a local Redis Cluster (3 masters,
- * 3 replicas), each started here on free ports and stopped by stop(). The
- * paths run on `redis` (a Cluster client on the cluster, as the projector
- * would); the bench's own INFO calls go over separate connections, one per
- * node, so they neither share the paths' sockets nor count as theirs.
+ * The benches' Redis (bench:apply's, and bench:query's too): one
+ * redis-server, or a local Redis Cluster (3 masters, 3 replicas), each
+ * started here on free ports and stopped by stop(). The paths run on `redis`
+ * (a Cluster client on the cluster, as the projector would); the bench's own
+ * INFO calls go over separate connections, one per node, so they neither
+ * share the paths' sockets nor count as theirs.
  */
 
 export type TopologyName = 'single' | 'cluster';
@@ -21,6 +22,13 @@ export interface Topology {
   /** One admin connection per replica (none, single-node). */
   replicas: Redis[];
   describe: string;
+  /**
+   * How a service reaches it: REDIS_URL single-node; REDIS_CLUSTER_NODES on
+   * the cluster, and REDIS_URL a node of it too, so that nothing a service
+   * might open on REDIS_URL (TOKEN_STATUS_REDIS_URL defaults to it) reaches
+   * the machine's own Redis.
+   */
+  serviceEnv: Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -35,6 +43,7 @@ export async function startTopology(name: TopologyName): Promise<Topology> {
       masters: [admin],
       replicas: [],
       describe: `redis-server on ${server.url} (its own, in memory)`,
+      serviceEnv: { REDIS_URL: server.url },
       stop: async () => {
         redis.disconnect();
         admin.disconnect();
@@ -60,6 +69,7 @@ export async function startTopology(name: TopologyName): Promise<Topology> {
     describe:
       `Redis Cluster of its own: masters ${masterNodes.map((n) => `:${n.port}`).join(' ')}, ` +
       `replicas ${replicaNodes.map((n) => `:${n.port}`).join(' ')} (in memory, no Docker)`,
+    serviceEnv: { REDIS_CLUSTER_NODES: seeds.join(','), REDIS_URL: `redis://${seeds[0]!}` },
     stop: async () => {
       redis.disconnect();
       for (const c of [...masters, ...replicas]) c.disconnect();
@@ -105,6 +115,11 @@ async function commandCalls(nodes: Redis[]): Promise<Map<string, number>> {
   return calls;
 }
 
+/** used_cpu_user + used_cpu_sys summed over the masters (the one server, single-node), in ms. */
+export async function mastersCpuMs(t: Topology): Promise<number> {
+  return sum(await Promise.all(t.masters.map(cpuMs)));
+}
+
 export interface Snapshot {
   mastersCpuMs: number;
   replicasCpuMs: number;
@@ -113,7 +128,7 @@ export interface Snapshot {
 
 export async function snapshot(t: Topology): Promise<Snapshot> {
   return {
-    mastersCpuMs: sum(await Promise.all(t.masters.map(cpuMs))),
+    mastersCpuMs: await mastersCpuMs(t),
     replicasCpuMs: sum(await Promise.all(t.replicas.map(cpuMs))),
     calls: await commandCalls(t.masters),
   };

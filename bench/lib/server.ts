@@ -10,15 +10,17 @@
  *   POST /bench/upstream       upstream's way: the user's whole joined-ID list is
  *                              one cached JSON string; GET it, JSON.parse it,
  *                              slice the page, MGET the page's groups, answer
+ *                              (on a Cluster one MGET per slot, pipelined per
+ *                              node: read-model getMany, as the product reads cards)
  *
- * Configuration comes from the config module like the services' (REDIS_URL,
- * API_HOST, API_PORT, LOG_LEVEL, REDIS_KEY_PREFIX); the bodies and options
+ * Configuration comes from the config module like the services' (REDIS_URL
+ * or REDIS_CLUSTER_NODES, API_HOST, API_PORT, LOG_LEVEL, REDIS_KEY_PREFIX); the bodies and options
  * from the setup file the driver wrote.
  */
 import { readFileSync } from 'node:fs';
 import { loadConfigOrExit } from '@imgroups/config';
 import { createRedis } from '@imgroups/query-api';
-import { keyspace } from '@imgroups/read-model';
+import { getMany, isCluster, keyspace } from '@imgroups/read-model';
 import Fastify, { LogController, type FastifyServerOptions } from 'fastify';
 import { upstreamJoinedKey } from './workload.js';
 
@@ -65,7 +67,9 @@ app.post('/bench/upstream', async (request, reply) => {
   const ids = cached === null ? [] : (JSON.parse(cached) as string[]);
   const start = (pagination.pageNumber - 1) * pagination.showNumber;
   const page = ids.slice(start, start + pagination.showNumber);
-  const cards = page.length ? await redis.mget(page.map((id) => keys.entity('groupCard', setup.generation, id))) : [];
+  const cardKeys = page.map((id) => keys.entity('groupCard', setup.generation, id));
+  // A Cluster refuses one MGET of keys in many slots.
+  const cards = cardKeys.length === 0 ? [] : isCluster(redis) ? await getMany(redis, cardKeys) : await redis.mget(cardKeys);
   reply.header('content-type', JSON_CONTENT_TYPE);
   return `{"errCode":0,"errMsg":"","errDlt":"","data":{"total":${ids.length},"groups":[${cards.filter((c) => c !== null).join(',')}]}}`;
 });

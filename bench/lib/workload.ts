@@ -1,35 +1,40 @@
 import { decodeEvent } from '@imgroups/contracts';
-import { ReadModel, type PositionedEvent } from '@imgroups/read-model';
+import { ReadModel, type PositionedEvent, type RedisClient } from '@imgroups/read-model';
 import { prng } from '@imgroups/testing';
-import type { Redis } from 'ioredis';
 import { TextMaker } from './text.js';
 
 /**
  * The query bench's read model: `groups` groups with realistic field sizes,
  * `users10` users in 10 groups each, `users1k` users in 1,000 each and one user
  * in every group (100,000 by default). Every group is created by one
- * group.created event carrying all its members, serialized and decoded as the
- * projector gets it, and applied through ReadModel.apply: the cards, info
- * hashes and member sets are the product's own, not a bench imitation.
+ * group.created event carrying all its members, serialized as the projector
+ * gets it (buildQueryWorkload, once per run), then decoded and validated and
+ * applied through ReadModel.apply (loadQueryWorkload, once per topology: the
+ * same bytes into one Redis and into a Cluster): the cards, info hashes and
+ * member sets are the product's own, not a bench imitation.
  * Owners come from a pool of their own (each owns ~5 groups).
  */
 export interface QueryWorkload {
-  generation: number;
   groups: number;
   users10: string[];
   users1k: string[];
   bigUser: string;
   memberships: number;
-  loadSeconds: number;
+  /** Every group's event as bytes off the topic, in group order, with its partition. */
+  events: { partition: number; bytes: Buffer }[];
+  buildSeconds: number;
 }
 
 export interface QueryWorkloadOptions {
-  root: string;
   groups: number;
   users10: number;
   users1k: number;
   seed: number;
-  dedupeWindow: number;
+}
+
+export interface LoadedWorkload {
+  generation: number;
+  loadSeconds: number;
 }
 
 const PARTITIONS = 12;
@@ -52,12 +57,11 @@ export function upstreamJoinedKey(root: string, userID: string): string {
   return `${root}:bench-upstream:{u:${userID}}:joinedIDs`;
 }
 
-export async function loadQueryWorkload(redis: Redis, opts: QueryWorkloadOptions): Promise<QueryWorkload> {
+/** The workload's events, serialized; nothing written anywhere yet. */
+export function buildQueryWorkload(opts: QueryWorkloadOptions): QueryWorkload {
   const started = performance.now();
   const rand = prng(opts.seed);
   const text = new TextMaker(rand);
-  const readModel = new ReadModel(redis, { root: opts.root, dedupeWindow: opts.dedupeWindow });
-  const generation = await readModel.generations.ensureActive();
 
   const users10 = Array.from({ length: opts.users10 }, (_, i) => `u10-${i}`);
   const users1k = Array.from({ length: opts.users1k }, (_, i) => `u1k-${i}`);
@@ -69,16 +73,8 @@ export async function loadQueryWorkload(redis: Redis, opts: QueryWorkloadOptions
   for (const u of users10) for (const g of pickDistinct(rand, opts.groups, Math.min(10, opts.groups))) membersOf[g]!.push(u);
 
   const now = Date.now();
-  const offsets = new Array<number>(PARTITIONS).fill(0);
-  const pending: PositionedEvent[][] = Array.from({ length: PARTITIONS }, () => []);
+  const events: QueryWorkload['events'] = [];
   let memberships = 0;
-  const flush = async (p: number) => {
-    const events = pending[p]!;
-    if (events.length === 0) return;
-    pending[p] = [];
-    await readModel.apply(null, p, events, events[events.length - 1]!.offset);
-  };
-
   for (let g = 0; g < opts.groups; g++) {
     const groupID = `grp-${g}`;
     const owner = `owner-${Math.floor(rand() * ownerPool)}`;
@@ -101,18 +97,45 @@ export async function loadQueryWorkload(redis: Redis, opts: QueryWorkloadOptions
         members,
       },
     };
+    events.push({ partition: g % PARTITIONS, bytes: Buffer.from(JSON.stringify(raw)) });
+  }
+  return { groups: opts.groups, users10, users1k, bigUser, memberships, events, buildSeconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * The workload into `redis` (one Redis or a Cluster) under `root`: each event
+ * decoded and validated as the projector does, applied by ReadModel.apply in
+ * chunks of 500 per partition; then upstream's cached list of the big user.
+ */
+export async function loadQueryWorkload(
+  redis: RedisClient,
+  workload: QueryWorkload,
+  opts: { root: string; dedupeWindow: number },
+): Promise<LoadedWorkload> {
+  const started = performance.now();
+  const readModel = new ReadModel(redis, { root: opts.root, dedupeWindow: opts.dedupeWindow });
+  const generation = await readModel.generations.ensureActive();
+
+  const offsets = new Array<number>(PARTITIONS).fill(0);
+  const pending: PositionedEvent[][] = Array.from({ length: PARTITIONS }, () => []);
+  const flush = async (p: number) => {
+    const events = pending[p]!;
+    if (events.length === 0) return;
+    pending[p] = [];
+    await readModel.apply(null, p, events, events[events.length - 1]!.offset);
+  };
+  for (const { partition: p, bytes } of workload.events) {
     // As the projector gets it: bytes off the topic, decoded and validated.
-    const decoded = decodeEvent(Buffer.from(JSON.stringify(raw)));
+    const decoded = decodeEvent(bytes);
     if (!decoded.ok) throw new Error(`bench workload event does not decode: ${decoded.reason}`);
-    const p = g % PARTITIONS;
     pending[p]!.push({ offset: String(offsets[p]!++), event: decoded.event });
     if (pending[p]!.length === CHUNK) await flush(p);
   }
   for (let p = 0; p < PARTITIONS; p++) await flush(p);
 
   // The baseline's cached list for the big user: the whole list in list order, one JSON string.
-  const ids = await readModel.readJoinedGroupIDs(bigUser);
-  await redis.set(upstreamJoinedKey(opts.root, bigUser), JSON.stringify(ids.groupIDs));
+  const ids = await readModel.readJoinedGroupIDs(workload.bigUser);
+  await redis.set(upstreamJoinedKey(opts.root, workload.bigUser), JSON.stringify(ids.groupIDs));
 
-  return { generation, groups: opts.groups, users10, users1k, bigUser, memberships, loadSeconds: (performance.now() - started) / 1000 };
+  return { generation, loadSeconds: (performance.now() - started) / 1000 };
 }
