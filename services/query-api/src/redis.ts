@@ -28,14 +28,17 @@ function connectionOptions(config: Config, overrides: RedisOptions): RedisOption
 /**
  * The query API's read-model client: a Redis Cluster client when
  * REDIS_CLUSTER_NODES is set, else one Redis at REDIS_URL with its writes
- * coalesced (coalesceWrites below). On a Cluster nothing is coalesced and
- * auto-pipelining stays off: a request's commands go to different nodes
- * anyway, and the reads that touch many slots (the cards) already send one
- * pipeline per node themselves (read-model getMany).
+ * coalesced (coalesceWrites below). On a Cluster every node's connection is
+ * coalesced the same way, as the Cluster client opens it: one write per node
+ * per turn (one socket write per command was the largest cost of a page on
+ * a Cluster in the bench's profile: bench/README.md). Auto-pipelining stays
+ * off: the reads that touch many slots (the cards) send one pipeline per
+ * node themselves (read-model getMany).
  */
 export function createRedis(config: Config, overrides: RedisOptions = {}): RedisClient {
   const redis = connectRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES }, connectionOptions(config, overrides));
-  if (!isCluster(redis)) coalesceWrites(redis);
+  if (isCluster(redis)) redis.on('+node', (node: Redis) => coalesceWrites(node));
+  else coalesceWrites(redis);
   return redis;
 }
 
