@@ -154,7 +154,14 @@ local function dismiss(g)
     W('HSET', g.ik, '_t', (card(c, 0)))
   end
   local members = call('ZRANGE', g.mk, 0, -1)
+  -- With them, the users this call took out before (a leave): the member
+  -- log that would tell their redelivery so goes with the group.
+  local gone = {}
+  for uid, st in pairs(users) do
+    if st == -2 then gone[#gone + 1] = uid end
+  end
   fanout(g, members)
+  fanout(g, gone)
   for _, uid in ipairs(members) do user_state(uid, -2) end
   cover(g) -- the window goes: the offset keeps the call's earlier events done
   W('DEL', g.mk, g.fk, g.sk, g.ck, g.qk, g.gk, g.lk, HK, HMK)
