@@ -143,10 +143,10 @@ export class Applier {
 
   private async applySteps(gen: string, partition: number, events: PositionedEvent[]): Promise<Outcome[]> {
     // The chunk by group, each group's events in offset order.
-    const byGroup = new Map<string, { wire: string[]; at: number[] }>();
+    const byGroup = new Map<string, { wire: string[]; at: number[]; states: (string | number)[] }>();
     events.forEach(({ offset, event }, at) => {
       let g = byGroup.get(event.groupID);
-      if (!g) byGroup.set(event.groupID, (g = { wire: [], at: [] }));
+      if (!g) byGroup.set(event.groupID, (g = { wire: [], at: [], states: [] }));
       const seq = event.seq === undefined ? '' : String(event.seq);
       encodeEvent(g.wire, { groupID: event.groupID, offset, key: eventKey(event.eventID), seq }, evolve(event));
       g.at.push(at);
@@ -167,15 +167,20 @@ export class Applier {
       ])) as [Outcome[] | null, (string | number)[] | null, number];
       // An empty table comes back from Lua as an empty (or nil) reply.
       (reply[0] ?? []).forEach((outcome, i) => (outcomes[g.at[i]!] = outcome));
-      const states = reply[1] ?? [];
+      g.states = reply[1] ?? [];
+      if (reply[2] === 1) fanouts.push(groupID);
+    });
+    // Each user's states in the chunk's order of groups (not the order the
+    // groups' replies came in, which differs between nodes): a join log's
+    // versions do not depend on the topology.
+    for (const [groupID, { states }] of byGroup) {
       for (let i = 0; i < states.length; i += 2) {
         const userID = String(states[i]);
         let list = byUser.get(userID);
         if (!list) byUser.set(userID, (list = []));
         list.push(groupID, states[i + 1]!);
       }
-      if (reply[2] === 1) fanouts.push(groupID);
-    });
+    }
     await this.each([...byUser], ([userID, states]) =>
       this.run(this.scripts.user, userKeys(this.keys, gen, userID), [
         o.syncLogMax ?? DEFAULT_SYNC_LOG_MAX,
