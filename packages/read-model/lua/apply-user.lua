@@ -1,7 +1,8 @@
 -- The users' side of a chunk, for one user, in the user's hash slot: after
 -- lua/apply.lua has applied the groups' side, each group the user's list
 -- must change for takes the state the group's call returned. Runs after
--- lib/writes.lua (W) and lib/log.lua (scripts.ts assembles it).
+-- lib/writes.lua (W), lib/log.lua and lib/log-put.lua (scripts.ts
+-- assembles it).
 --
 -- KEYS: the user's joined set and join log (keys.ts USER_KEYS).
 -- ARGV: entries kept per version log, then pairs: groupID, state (a join
@@ -13,27 +14,8 @@
 -- list changes first, then its log: a call that fails in between leaves the
 -- log behind the list, and the redelivery, finding the list done, checks
 -- the log's state and writes what it lacks.
-local call = redis.call
 local JK, JL = KEYS[1], KEYS[2]
-local log_max = tonumber(ARGV[1])
-
-local version, count -- read when first needed
-local function log_put(gid, state)
-  version = (version or log_version(JL)) + 1
-  if W('ZADD', JL, version * 4 + state, gid) == 1 then
-    -- A new ID: past the bound the oldest entries go and the floor rises
-    -- to the newest of them (the marker LOG_FLOOR sorts first).
-    if count then count = count + 1 else count = call('ZCARD', JL) end
-    if count > log_max then
-      local marked = call('ZSCORE', JL, LOG_FLOOR) and 1 or 0
-      if count - marked > log_max then
-        local dropped = W('ZPOPMIN', JL, count - log_max)
-        W('ZADD', JL, math.floor(tonumber(dropped[#dropped]) / 4) * 4, LOG_FLOOR)
-        count = call('ZCARD', JL)
-      end
-    end
-  end
-end
+log_max = tonumber(ARGV[1]) -- lib/log-put.lua's
 
 -- (#ARGV - 1: the test harness appends one argument, lua/test/crash-after.lua)
 for i = 2, #ARGV - 1, 2 do
@@ -44,11 +26,11 @@ for i = 2, #ARGV - 1, 2 do
     -- behind, or an entry older than the bound); never twice.
     local removed = W('ZREM', JK, gid) == 1
     local logged = log_state(JL, gid)
-    if logged ~= LOG_LEFT and (state == '-2' or removed or logged == LOG_JOINED) then log_put(gid, LOG_LEFT) end
+    if logged ~= LOG_LEFT and (state == '-2' or removed or logged == LOG_JOINED) then log_put(JL, gid, LOG_LEFT) end
   elseif W('ZADD', JK, state, gid) == 1 then
-    log_put(gid, LOG_JOINED) -- new in the list
+    log_put(JL, gid, LOG_JOINED) -- new in the list
   elseif log_state(JL, gid) ~= LOG_JOINED then
-    log_put(gid, LOG_JOINED)
+    log_put(JL, gid, LOG_JOINED)
   end
 end
 return done({})

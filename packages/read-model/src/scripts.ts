@@ -11,7 +11,7 @@ import { luaWireSpec } from './wire.js';
  * - rendered from TypeScript, data only, so each layout exists once: GROUP_FIELDS / NUMERIC_FIELDS (contracts' GroupInfo
  *   fields, for the card), WIRE_OPS (wire.ts, for reading the events);
  * - shared Lua from lua/lib/: writes.lua (W, how the apply script writes),
- *   log.lua (the version logs), card.lua, wire.lua, member.lua (a member's
+ *   log.lua (the version logs), log-put.lua (writing them), card.lua, wire.lua, member.lua (a member's
  *   JSON).
  *
  * A script builds no key name: it reads and writes only the keys its caller
@@ -44,6 +44,7 @@ export const LUA_PARTS = {
   wireSpec: () => luaWireSpec(),
   writes: () => luaFile('lib/writes.lua'),
   log: () => luaFile('lib/log.lua'),
+  logPut: () => luaFile('lib/log-put.lua'),
   card: () => luaFile('lib/card.lua'),
   wire: () => luaFile('lib/wire.lua'),
   member: () => luaFile('lib/member.lua'),
@@ -68,6 +69,7 @@ export const APPLY_PARTS: readonly LuaPart[] = [
   'wireSpec',
   'writes',
   'log',
+  'logPut',
   'card',
   'wire',
   // apply.lua in parts, in order (each its own file, so none is long): see apply.lua's header.
@@ -77,7 +79,7 @@ export const APPLY_PARTS: readonly LuaPart[] = [
 ];
 
 /** The users' side of a chunk (apply-user.lua): writes and the version logs. */
-export const APPLY_USER_PARTS: readonly LuaPart[] = ['writes', 'log'];
+export const APPLY_USER_PARTS: readonly LuaPart[] = ['writes', 'log', 'logPut'];
 
 /** The sync read scripts' parts: the version logs and a member's JSON (the versionID comes in ARGV). */
 const SYNC_PARTS: readonly LuaPart[] = ['log', 'member'];

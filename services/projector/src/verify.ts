@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Config } from '@imgroups/config';
 import { highWatermarks } from '@imgroups/ops';
-import { Generations, scanAll, type EntityKey, type RedisClient } from '@imgroups/read-model';
+import { Generations, getMany, perKey, scanAll, type EntityKey, type RedisClient } from '@imgroups/read-model';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { build, type ProjectorConfig } from './app.js';
@@ -268,28 +268,22 @@ async function compare(
   const BATCH = 200;
   for (let i = 0; i < userIDs.length; i += BATCH) {
     const ids = userIDs.slice(i, i + BATCH);
-    // Each key in its own slot: sent together, not as one pipeline (which a Cluster wants in one slot).
-    const replies = await Promise.all(
-      ids.map((u) =>
-        Promise.all([
-          redis.zrange(keys.entity('userJoined', active, u), 0, -1, 'WITHSCORES'),
-          redis.zrange(keys.entity('userJoined', scratch, u), 0, -1, 'WITHSCORES'),
-        ]),
+    const [a, b] = await Promise.all(
+      [active, scratch].map(
+        (gen) => perKey(redis, ids.map((u) => keys.entity('userJoined', gen, u)), (p, key) => p.zrange(key, 0, -1, 'WITHSCORES')) as Promise<string[][]>,
       ),
     );
     ids.forEach((u, j) => {
-      const [av, sv] = replies[j]!;
+      const [av, sv] = [a![j]!, b![j]!];
       if (av.join('\u0000') !== sv.join('\u0000')) mismatches.set(`u:${u}`, joinedDiff(u, av, sv));
     });
   }
   for (let i = 0; i < groupIDs.length; i += BATCH) {
     const ids = groupIDs.slice(i, i + BATCH);
-    const replies = await Promise.all(
-      ids.map((g) => Promise.all([redis.get(keys.entity('groupCard', active, g)), redis.get(keys.entity('groupCard', scratch, g))])),
-    );
+    const [a, b] = await Promise.all([active, scratch].map((gen) => getMany(redis, ids.map((g) => keys.entity('groupCard', gen, g)))));
     ids.forEach((g, j) => {
-      const [a, s] = replies[j]!;
-      if (a !== s) mismatches.set(`g:${g}`, cardDiff(g, a, s));
+      const [x, y] = [a![j]?.toString() ?? null, b![j]?.toString() ?? null];
+      if (x !== y) mismatches.set(`g:${g}`, cardDiff(g, x, y));
     });
   }
   return { users: userIDs.length, groups: groupIDs.length, mismatches };

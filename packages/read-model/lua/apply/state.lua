@@ -9,7 +9,7 @@ local window = tonumber(ARGV[1])
 local partition = ARGV[2]
 local tombstones = tonumber(ARGV[3])
 local A = cjson.decode(ARGV[4])
-local log_max = tonumber(ARGV[5])
+log_max = tonumber(ARGV[5]) -- lib/log-put.lua's
 local out = {}
 
 -- The users' side of the call (apply.ts runs apply-user.lua per user after
@@ -27,34 +27,11 @@ local function user_state(uid, state)
   users[uid] = state
 end
 
--- Version logs (lib/log.lua). Each entry is written in the same call as the
--- change it records and before it: a call that fails in between leaves the
--- change to its redelivery, which finds the entry written (log_ensure) or
--- writes it. A redelivery of a finished change finds nothing to do and adds
--- nothing to a log.
-local versions = {} -- log key -> its version, as this call advanced it
-local function log_put(key, id, state)
-  local v = (versions[key] or log_version(key)) + 1
-  versions[key] = v
-  if W('ZADD', key, v * 4 + state, id) == 1 then
-    -- A new ID: past the bound the oldest entries go and the floor rises
-    -- to the newest of them (the marker LOG_FLOOR sorts first).
-    local n = call('ZCARD', key)
-    if n > log_max then
-      local marked = call('ZSCORE', key, LOG_FLOOR) and 1 or 0
-      if n - marked > log_max then
-        local dropped = W('ZPOPMIN', key, n - log_max)
-        W('ZADD', key, math.floor(tonumber(dropped[#dropped]) / 4) * 4, LOG_FLOOR)
-      end
-    end
-  end
-  return v
-end
-
--- As log_put, unless the ID's latest entry already says so.
-local function log_ensure(key, id, state)
-  if log_state(key, id) ~= state then log_put(key, id, state) end
-end
+-- Version logs (lib/log.lua, written by lib/log-put.lua). Each entry is
+-- written in the same call as the change it records and before it: a call
+-- that fails in between leaves the change to its redelivery, which finds
+-- the entry written (log_ensure) or writes it. A redelivery of a finished
+-- change finds nothing to do and adds nothing to a log.
 
 -- The group: keys and info fields read once, then kept here as the call
 -- changes them. Every event of the call is this group's (apply.ts splits a
